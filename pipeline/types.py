@@ -161,6 +161,7 @@ class ClaimResult:
     claim: Claim
     support: Evidence | None  # the cited evidence and its verdict; None without valid citations
     citations: CitationCheck
+    best_source: Evidence | None = None  # the single source that supports it best, cited or not
     problems: tuple[str, ...] = ()  # human-readable findings, e.g. "cites [7]: no such source"
 
 
