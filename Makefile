@@ -14,7 +14,7 @@ $(BIN)/citeline: pyproject.toml
 install: $(BIN)/citeline
 
 demo: install
-	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite
+	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details
 
 test: install
 	$(BIN)/python -m pytest -q
