@@ -125,8 +125,10 @@ class _ClaimJob:
         self.cited = [by_id[i] for i in claim.source_ids][:max_citations]
         self.checkable = bool(self.cited) and not claim.invalid_citations  # ALCE rejects the rest
         self.rest_pairs: dict[str, tuple[str, str]] = {}
+        self.every_source = False
 
     def plan(self, memo: _VerdictMemo, every_source: bool) -> None:
+        self.every_source = every_source
         if self.checkable:
             memo.want(self.cited, self.claim)
             if len(self.cited) > 1:
@@ -165,6 +167,8 @@ class _ClaimJob:
         return ClaimResult(self.claim, support, check, best, tuple(self._problems(support, check, best)))
 
     def _best_source(self, memo: _VerdictMemo) -> Evidence | None:
+        if not self.every_source:
+            return None
         scored = [(memo.verdicts.get((evidence_text([d]), self.claim.check_text)), d) for d in self.documents]
         scored = [(v, d) for v, d in scored if v is not None]
         if not scored:
