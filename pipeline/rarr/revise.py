@@ -1,0 +1,271 @@
+"""RARR's revision stage and the ``Reviser`` that runs the whole method on one text.
+
+For each (question, evidence) pair, in order: the agreement gate asks whether the evidence
+disagrees with the current text on that question; only then the editor proposes a minimal fix,
+and a fix that changes more than ``max_edit_ratio`` of the text is rejected. Every reply is
+parsed strictly; a reply that cannot be parsed is counted and leaves the text as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import time
+from typing import Sequence
+
+from citeline.pipeline.llm.base import LLM
+from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
+from citeline.pipeline.rarr.prompting import ask
+from citeline.pipeline.rarr.report import ReportBuilder
+from citeline.pipeline.rarr.research import EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker
+from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision, GateLabel, RarrConfig,
+                                            RarrCounters, RarrMetrics, RevisionResult)
+from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
+from citeline.prompts import load_prompt
+from citeline.retrievers.base import Retriever
+from citeline.verifiers.base import Verifier
+
+_DECISION = re.compile(r"\b(disagrees?|agrees?|irrelevant)\b", re.I)
+_THEREFORE = re.compile(r"^\W*therefore\s*:?\s*(?P<rest>.*)$", re.I)
+_REASONING = re.compile(r"^\W*reasoning\s*:\s*(?P<rest>.*)$", re.I)
+_FIX = re.compile(r"^\W*my fix\s*:\s*(?P<fix>.*)$", re.I)
+_PROMPT_LEAK = re.compile(r"\b(you said|i checked|i found this article|this suggests)\s*:?", re.I)
+
+
+def parse_gate(reply: str) -> tuple[GateLabel, str]:
+    """(label, reasoning) from a "Therefore: This disagrees ..." reply; ("unparsed", "") otherwise.
+
+    The decision must be on a "Therefore:" line (or be the whole reply) and name exactly one
+    label: "agrees and disagrees" is no answer.
+    """
+    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    reasoning = next((m.group("rest") for m in map(_REASONING.match, lines) if m), "")
+    decisions = [m.group("rest") for m in map(_THEREFORE.match, lines) if m]
+    if not decisions and len(lines) == 1 and lines[0].lower().startswith("this "):
+        decisions = lines
+    if not decisions:
+        return "unparsed", reasoning
+    labels = {_label(word) for word in _DECISION.findall(decisions[0])}
+    if len(labels) != 1:
+        return "unparsed", reasoning
+    return labels.pop(), reasoning
+
+
+def _label(word: str) -> GateLabel:
+    word = word.lower()
+    if word.startswith("dis"):
+        return "disagrees"
+    return "agrees" if word.startswith("agree") else "irrelevant"
+
+
+def parse_fix(reply: str) -> str | None:
+    """The text after "My fix:" (its line only), or None when there is no usable fix."""
+    for line in reply.splitlines():
+        match = _FIX.match(line)
+        if match:
+            fix = match.group("fix").strip()
+            return fix if fix and not _PROMPT_LEAK.search(fix) else None
+    return None
+
+
+def clip_evidence(text: str, limit: int) -> str:
+    """At most ``limit`` characters of evidence, cut at a sentence or word end."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("\n"))
+    return cut[:end + 1] if end > limit // 2 else cut.rsplit(" ", 1)[0]
+
+
+def word_diff(before: str, after: str) -> str:
+    """Word-level diff: unchanged words as they are, ``[-removed-]`` and ``{+added+}``."""
+    old, new = before.split(), after.split()
+    parts = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(" ".join(old[i1:i2]))
+            continue
+        if i2 > i1:
+            parts.append("[-" + " ".join(old[i1:i2]) + "-]")
+        if j2 > j1:
+            parts.append("{+" + " ".join(new[j1:j2]) + "+}")
+    return " ".join(parts)
+
+
+class AgreementGate:
+    """``check(text, question, evidence) -> GateDecision``: is the gate open (evidence disagrees)?"""
+
+    def __init__(self, llm: LLM, config: RarrConfig = RarrConfig(), prompt: str = "rarr_gate") -> None:
+        self.llm = llm
+        self.config = config
+        self.prompt = load_prompt(prompt)
+
+    def check(self, text: str, question: str, evidence: str, counters: RarrCounters) -> GateDecision:
+        [reply] = ask(self.llm, self.prompt, counters, max_tokens=self.config.max_new_tokens,
+                      seed=self.config.seed, text=text, question=question, evidence=evidence)
+        label, reasoning = parse_gate(reply)
+        if label == "unparsed":
+            counters.gate_parse_failures += 1
+        elif label == "disagrees":
+            counters.gates_disagree += 1
+        return GateDecision(question, evidence, label, reasoning, reply)
+
+
+class Editor:
+    """``edit(text, question, evidence) -> EditStep``: the model's minimal fix, bounded in size."""
+
+    def __init__(self, llm: LLM, config: RarrConfig = RarrConfig(), prompt: str = "rarr_edit") -> None:
+        self.llm = llm
+        self.config = config
+        self.prompt = load_prompt(prompt)
+
+    def edit(self, text: str, question: str, evidence: str, counters: RarrCounters) -> EditStep:
+        [reply] = ask(self.llm, self.prompt, counters, max_tokens=self.config.max_new_tokens + len(text) // 3,
+                      seed=self.config.seed, text=text, question=question, evidence=evidence)
+        fix = parse_fix(reply)
+        if fix is None:
+            counters.edit_parse_failures += 1
+            return EditStep(question, "unparsed", text, text, 0.0, reply)
+        if fix == text.strip():
+            return EditStep(question, "no_change", text, text, 0.0, reply)
+        ratio = edit_ratio(text, fix)
+        if ratio > self.config.max_edit_ratio:
+            counters.edits_rejected_too_large += 1
+            return EditStep(question, "rejected_too_large", text, text, ratio, reply)
+        counters.edits_applied += 1
+        return EditStep(question, "applied", text, fix, ratio, reply)
+
+
+class EvidenceFallbackEditor:
+    """The opt-in fallback (``fallback_edit="evidence"``) for when the model's edit is unusable.
+
+    It finds the sentence of the text that the evidence speaks to most but does not support, and
+    replaces it with the evidence sentence closest to it, or, when that changes too much, drops
+    it (never the only sentence). No model is involved, so it is never silent: its steps are
+    named ``fallback_*`` and counted.
+    """
+
+    def __init__(self, verifier: Verifier, ranker: EvidenceRanker, config: RarrConfig = RarrConfig(),
+                 sentences: SentenceSplitter | None = None) -> None:
+        self.verifier = verifier
+        self.ranker = ranker
+        self.config = config
+        self.sentences = sentences or RegexSentenceSplitter()
+
+    def edit(self, text: str, question: str, evidence: str, counters: RarrCounters) -> EditStep:
+        target = self._unsupported_sentence(text, question, evidence)
+        if target is None:
+            return EditStep(question, "fallback_rejected", text, text, 0.0, "every sentence is supported")
+        start, end = target
+        for status, candidate in self._candidates(text, start, end, evidence):
+            ratio = edit_ratio(text, candidate)
+            if ratio <= self.config.max_edit_ratio:
+                counters.fallback_edits += 1
+                return EditStep(question, status, text, candidate, ratio, "")
+        return EditStep(question, "fallback_rejected", text, text, 0.0, "no edit within max_edit_ratio")
+
+    def _unsupported_sentence(self, text: str, question: str, evidence: str) -> tuple[int, int] | None:
+        spans = self.sentences.split(text)
+        if not spans:
+            return None
+        sentences = [text[s:e] for s, e in spans]
+        verdicts = self.verifier.verify([(evidence, s) for s in sentences])
+        relevance = self.ranker.rank(question + " " + evidence, sentences)
+        unsupported = [i for i, v in enumerate(verdicts) if v.label != "supported"]
+        if not unsupported:
+            return None
+        return spans[max(unsupported, key=lambda i: (relevance[i], -i))]
+
+    def _candidates(self, text: str, start: int, end: int, evidence: str) -> list[tuple[str, str]]:
+        evidence_sentences = [evidence[s:e] for s, e in self.sentences.split(evidence)]
+        candidates = []
+        if evidence_sentences:
+            scores = self.ranker.rank(text[start:end], evidence_sentences)
+            best = evidence_sentences[max(range(len(scores)), key=lambda i: (scores[i], -i))]
+            candidates.append(("fallback_replaced", text[:start] + best + text[end:]))
+        dropped = (text[:start] + text[end:].lstrip()).strip()
+        if dropped:
+            candidates.append(("fallback_dropped", dropped))
+        return candidates
+
+
+class Reviser:
+    """RARR on one text: ``revise(text) -> RevisionResult``.
+
+    Pass the backends as objects: any ``LLM``, any ``Retriever`` over the user's corpus, and any
+    ``Verifier`` (the shipped default is loaded on first use when none is given). The verifier
+    ranks evidence (unless a ``ranker`` is given) and scores attribution.
+    """
+
+    def __init__(self, llm: LLM, retriever: Retriever, verifier: Verifier | None = None,
+                 config: RarrConfig = RarrConfig(), ranker: EvidenceRanker | None = None,
+                 sentences: SentenceSplitter | None = None) -> None:
+        self.llm = llm
+        self.retriever = retriever
+        self.config = config
+        self._verifier = verifier
+        self._ranker = ranker
+        self.sentences = sentences or RegexSentenceSplitter()
+        self._stages: dict[str, object] | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            from citeline.verifiers.default import load_default_verifier
+
+            self._verifier = load_default_verifier()
+        return self._verifier
+
+    def _build(self) -> dict[str, object]:
+        if self._stages is None:
+            ranker = self._ranker or VerifierRanker(self.verifier)
+            cfg, split = self.config, self.sentences
+            self._stages = {
+                "questions": QuestionGenerator(self.llm, cfg, split),
+                "finder": EvidenceFinder(self.retriever, ranker, cfg, split),
+                "gate": AgreementGate(self.llm, cfg),
+                "editor": Editor(self.llm, cfg),
+                "fallback": EvidenceFallbackEditor(self.verifier, ranker, cfg, split),
+                "report": ReportBuilder(ranker, cfg.report_size),
+                "scorer": AttributionScorer(self.verifier, split),
+            }
+        return self._stages
+
+    def revise(self, text: str, id: str = "", metadata: dict | None = None) -> RevisionResult:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("Reviser.revise needs a non-empty text to revise")
+        started = time.perf_counter()
+        stages, counters = self._build(), RarrCounters()
+        questions = stages["questions"].generate(text, counters)
+        evidence = stages["finder"].find(questions)
+        current, gates, edits = text, [], []
+        for snippet in evidence:
+            current, gate, step = self._revise_one(current, snippet, counters)
+            gates.append(gate)
+            edits.extend([step] if step else [])
+        report = stages["report"].build([q.text for q in questions], evidence)
+        metrics = self._metrics(text, current, [s.passage.text for s in report])
+        return RevisionResult(text, current, word_diff(text, current), tuple(questions), tuple(evidence),
+                              tuple(gates), tuple(edits), tuple(report), metrics, counters,
+                              time.perf_counter() - started, id, dict(metadata or {}))
+
+    def _revise_one(self, text: str, snippet: EvidenceSnippet,
+                    counters: RarrCounters) -> tuple[str, GateDecision, EditStep | None]:
+        stages = self._build()
+        evidence = clip_evidence(snippet.passage.text, self.config.max_evidence_chars)
+        gate = stages["gate"].check(text, snippet.question, evidence, counters)
+        if gate.label != "disagrees":
+            return text, gate, None
+        step = stages["editor"].edit(text, snippet.question, evidence, counters)
+        if step.status in ("unparsed", "rejected_too_large") and self.config.fallback_edit == "evidence":
+            step = stages["fallback"].edit(text, snippet.question, evidence, counters)
+        return step.after, gate, step
+
+    def _metrics(self, original: str, revised: str, report: Sequence[str]) -> RarrMetrics:
+        scorer: AttributionScorer = self._build()["scorer"]
+        before, after = scorer.supported(original, report), scorer.supported(revised, report)
+        attribution_before = sum(before) / len(before) if before else 0.0
+        attribution_after = sum(after) / len(after) if after else 0.0
+        preserved = preservation(original, revised)
+        return RarrMetrics(attribution_before, attribution_after, preserved,
+                           f1_ap(attribution_after, preserved), len(before), len(after))
