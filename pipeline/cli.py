@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "citeline.retrievers.commands",  # index
     "citeline.verifiers.commands",  # train-verifier
     "citeline.evals.commands",  # bench, revise
+    "citeline.pipeline.rarr.commands",  # revise (RARR)
 )
 
 DESCRIPTION = """\

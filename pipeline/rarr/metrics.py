@@ -9,10 +9,12 @@ Gao et al. (2023) score a revision ``y`` of a text ``x`` with an attribution rep
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
-from citeline.verifiers.base import Verifier
+
+if TYPE_CHECKING:  # type-only: those packages may load models on import
+    from citeline.verifiers.base import Verifier
 
 
 def levenshtein(a: str, b: str) -> int:

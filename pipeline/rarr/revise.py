@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from citeline.pipeline.llm.base import LLM
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
@@ -22,8 +22,10 @@ from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecis
                                             RarrCounters, RarrMetrics, RevisionResult)
 from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.prompts import load_prompt
-from citeline.retrievers.base import Retriever
-from citeline.verifiers.base import Verifier
+
+if TYPE_CHECKING:  # type-only: those packages may load models on import
+    from citeline.retrievers.base import Retriever
+    from citeline.verifiers.base import Verifier
 
 _DECISION = re.compile(r"\b(disagrees?|agrees?|irrelevant)\b", re.I)
 _THEREFORE = re.compile(r"^\W*therefore\s*:?\s*(?P<rest>.*)$", re.I)
