@@ -56,7 +56,7 @@ def test_batch_writes_one_row_per_record_with_line_numbered_errors(tmp_path):
     assert rows[4]["id"] == "line-6"
     assert summary.failed == 2 and summary.revised == 3 and summary.exit_code == 1
     assert summary.changed == 2  # the third record was already right, but the scripted editor changes it
-    assert summary.counters["llm_calls"] == 9
+    assert summary.counters["llm_calls"] == 15  # 3 question samples, the gate, the edit
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert saved["revised"] == 3 and saved["problems"][0]["line"] == 2
 
@@ -71,13 +71,13 @@ def test_batch_resumes_without_redoing_saved_records(tmp_path):
     summary = ReviseRun(reviser).run(source, tmp_path / "out", resume=True, progress=False)
     assert [r["line"] for r in read_results(tmp_path / "out")] == [1, 2, 3, 5, 6]
     assert summary.records == 5 and summary.records_this_run == 3
-    assert len(reviser.llm.requests) == 6  # two records revised in this run, three calls each
+    assert len(reviser.llm.requests) == 10  # two records revised in this run, five calls each
 
 
 @pytest.fixture
 def scripted_backends(monkeypatch):
     monkeypatch.setattr(commands, "load_llm", lambda spec: rarr_llm(QUESTIONS, DISAGREE, EDIT))
-    monkeypatch.setattr(commands, "corpus_retriever", lambda path: MemoryRetriever(CORPUS))
+    monkeypatch.setattr(commands, "corpus_retriever", lambda path, sentences: MemoryRetriever(CORPUS))
 
 
 def test_cli_batch_exit_code_says_whether_any_record_failed(tmp_path, scripted_backends, capsys):

@@ -11,6 +11,9 @@ CORPUS = [
     Document("eiffel", "The Eiffel Tower was finished in 1889 for the World's Fair. It is 330 metres tall."),
     Document("penicillin", "Alexander Fleming discovered penicillin in 1928 in London."),
 ]
+LONG_EIFFEL = [Document("eiffel", "The Eiffel Tower, the wrought-iron lattice tower on the Champ de Mars "
+                                  "designed by the company of Gustave Eiffel, was finished in 1889 as the "
+                                  "entrance arch to the World's Fair.")]
 TEXT = "The Eiffel Tower was finished in 1899 for the World's Fair."
 FIXED = "The Eiffel Tower was finished in 1889 for the World's Fair."
 QUESTIONS = "I googled: When was the Eiffel Tower finished?"
@@ -35,8 +38,8 @@ def test_disagreeing_evidence_is_edited_minimally():
     assert result.diff == "The Eiffel Tower was finished in [-1899-] {+1889+} for the World's Fair."
     assert [g.label for g in result.gates] == ["disagrees"]
     assert [e.status for e in result.edits] == ["applied"]
-    assert result.counters.edits_applied == 1 and result.counters.llm_calls == 3
-    assert kinds(llm) == ["questions", "gate", "edit"]
+    assert result.counters.edits_applied == 1 and result.counters.llm_calls == 5
+    assert kinds(llm) == ["questions"] * 3 + ["gate", "edit"]
     assert result.report[0].passage.doc_id == "eiffel"
     assert result.metrics.attribution_before == 0.0 and result.metrics.attribution_after == 1.0
     assert result.metrics.preservation == pytest.approx(1 - 1 / len(TEXT))  # one substituted digit
@@ -97,15 +100,21 @@ def test_the_evidence_fallback_replaces_the_contradicted_sentence_when_asked():
 
 
 def test_the_evidence_fallback_drops_the_sentence_when_a_replacement_changes_too_much():
-    corpus = [Document("eiffel", "The Eiffel Tower, the wrought-iron lattice tower on the Champ de Mars "
-                                 "designed by the company of Gustave Eiffel, was finished in 1889 as the "
-                                 "entrance arch to the World's Fair.")]
+    corpus = LONG_EIFFEL
     text = ("Penicillin was discovered by Alexander Fleming in 1928 in London, a famous discovery. "
             "The tower was finished in 1899.")
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), corpus, fallback_edit="evidence",
                      max_edit_ratio=0.4).revise(text)
     assert [e.status for e in result.edits] == ["fallback_dropped"]
     assert result.revised == "Penicillin was discovered by Alexander Fleming in 1928 in London, a famous discovery."
+
+
+def test_the_evidence_fallback_drops_an_unsupported_clause():
+    text = "The Eiffel Tower was finished in 1889, and it was painted green by Picasso."
+    result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), LONG_EIFFEL, fallback_edit="evidence").revise(text)
+    assert result.revised == "The Eiffel Tower was finished in 1889."
+    assert [e.status for e in result.edits] == ["fallback_dropped"]
+    assert "painted green" in result.edits[0].raw  # says what it dropped
 
 
 def test_the_evidence_fallback_never_drops_the_only_sentence():
@@ -135,7 +144,7 @@ def test_question_samples_are_deduplicated_and_capped():
     result = reviser(llm, question_samples=3, max_questions=5).revise(TEXT)
     assert [q.text for q in result.questions] == ["When was the Eiffel Tower finished?", "How tall is it?"]
     assert result.counters.question_parse_failures == 1
-    assert llm.requests[0].n == 3 and llm.requests[0].temperature == 0.7
+    assert [(r.n, r.temperature, r.seed) for r in llm.requests[:3]] == [(1, 0.7, 0), (1, 0.7, 1), (1, 0.7, 2)]
 
 
 def test_parse_questions_accepts_prefixed_or_question_lines_only():

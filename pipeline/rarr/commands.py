@@ -90,8 +90,8 @@ def build_reviser(args: argparse.Namespace):
                         hits_per_question=args.hits, max_edit_ratio=args.max_edit_ratio,
                         report_size=args.report_size, fallback_edit=args.fallback_edit)
     sentences = SpacySentenceSplitter() if args.splitter == "spacy" else RegexSentenceSplitter()
-    return Reviser(load_llm(args.llm), corpus_retriever(args.corpus), load_verifier(args.verifier),
-                   config, sentences=sentences)
+    retriever = corpus_retriever(args.corpus, sentences)  # before the model: a bad path fails fast
+    return Reviser(load_llm(args.llm), retriever, load_verifier(args.verifier), config, sentences=sentences)
 
 
 def load_llm(spec: str | None):
@@ -104,16 +104,17 @@ def load_llm(spec: str | None):
     return load(spec)
 
 
-def corpus_retriever(path: Path):
-    """BM25 over the passages of the documents at ``path``."""
+def corpus_retriever(path: Path, sentences):
+    """BM25 over sentence-window passages of the documents at ``path``."""
     if not path.exists():
         raise OSError(f"--corpus {path} does not exist: pass a folder of text files or a JSONL file")
     try:
         from citeline.retrievers.bm25 import BM25sRetriever
-        from citeline.retrievers.corpus import collect_passages, read_documents
+        from citeline.retrievers.corpus import SentenceWindowChunker, collect_passages, read_documents
     except ImportError:
         raise ImportError("BM25 retrieval is not available in this install (citeline.retrievers.bm25)") from None
-    return BM25sRetriever().index(collect_passages(read_documents(path)))
+    chunker = SentenceWindowChunker(size=5, stride=4, splitter=sentences)
+    return BM25sRetriever().index(collect_passages(read_documents(path), chunker))
 
 
 def _run_one(args: argparse.Namespace, reviser) -> int:

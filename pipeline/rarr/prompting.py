@@ -9,15 +9,18 @@ from citeline.prompts import Prompt
 
 def ask(llm: LLM, prompt: Prompt, counters: RarrCounters, *, n: int = 1, temperature: float = 0.0,
         max_tokens: int = 160, seed: int | None = 0, **values: object) -> list[str]:
-    """The model's ``n`` replies to ``prompt`` filled with ``values`` (empty strings if it gave none)."""
+    """The model's ``n`` replies to ``prompt`` filled with ``values`` ("" where it gave none).
+
+    ``n`` samples are ``n`` requests with seeds ``seed, seed + 1, ...`` in one batch: every engine
+    serves that, while not every engine supports ``GenerationRequest.n``.
+    """
     messages = prompt.render(**values)
-    if all(role for role, _ in messages):
-        request = GenerationRequest(messages=tuple(Message(role, text) for role, text in messages),
-                                    max_tokens=max_tokens, temperature=temperature, n=n, seed=seed)
-    else:  # a completion prompt
-        request = GenerationRequest(prompt=prompt.render_text(**values), max_tokens=max_tokens,
-                                    temperature=temperature, n=n, seed=seed)
-    counters.llm_calls += 1
-    [result] = llm.generate([request])
-    texts = [completion.text or "" for completion in result.completions]
-    return texts + [""] * (n - len(texts))
+    chat = all(role for role, _ in messages)
+    requests = [GenerationRequest(messages=tuple(Message(role, text) for role, text in messages) if chat else (),
+                                  prompt=None if chat else prompt.render_text(**values),
+                                  max_tokens=max_tokens, temperature=temperature, n=1,
+                                  seed=None if seed is None else seed + i)
+                for i in range(n)]
+    counters.llm_calls += n
+    results = llm.generate(requests)
+    return [result.completions[0].text or "" if result.completions else "" for result in results]

@@ -138,13 +138,17 @@ class Editor:
         return EditStep(question, "applied", text, fix, ratio, reply)
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+(?:and|but|which|while|whereas|because|including)\s+")
+
+
 class EvidenceFallbackEditor:
     """The opt-in fallback (``fallback_edit="evidence"``) for when the model's edit is unusable.
 
-    It finds the sentence of the text that the evidence speaks to most but does not support, and
-    replaces it with the evidence sentence closest to it, or, when that changes too much, drops
-    it (never the only sentence). No model is involved, so it is never silent: its steps are
-    named ``fallback_*`` and counted.
+    It finds the sentence of the text that the evidence speaks to most but does not support,
+    then tries: dropping its unsupported clause, replacing it with the evidence sentence closest
+    to it, and dropping it (never the only sentence). It keeps the smallest of these edits that
+    is within ``max_edit_ratio`` and leaves nothing the evidence contradicts in that sentence.
+    No model is involved, so it is never silent: its steps are named ``fallback_*`` and counted.
     """
 
     def __init__(self, verifier: Verifier, ranker: EvidenceRanker, config: RarrConfig = RarrConfig(),
@@ -159,12 +163,19 @@ class EvidenceFallbackEditor:
         if target is None:
             return EditStep(question, "fallback_rejected", text, text, 0.0, "every sentence is supported")
         start, end = target
-        for status, candidate in self._candidates(text, start, end, evidence):
-            ratio = edit_ratio(text, candidate)
-            if ratio <= self.config.max_edit_ratio:
-                counters.fallback_edits += 1
-                return EditStep(question, status, text, candidate, ratio, "")
-        return EditStep(question, "fallback_rejected", text, text, 0.0, "no edit within max_edit_ratio")
+        usable = [(edit_ratio(text, candidate), status, candidate, what)
+                  for status, candidate, what, replacement in self._candidates(text, start, end, evidence)
+                  if not replacement.strip() or self._supported(evidence, replacement)]
+        usable = [c for c in usable if c[0] <= self.config.max_edit_ratio]
+        if not usable:
+            return EditStep(question, "fallback_rejected", text, text, 0.0,
+                            "no evidence-supported edit within max_edit_ratio")
+        ratio, status, candidate, what = min(usable, key=lambda c: c[0])
+        counters.fallback_edits += 1
+        return EditStep(question, status, text, candidate, ratio, what)
+
+    def _supported(self, evidence: str, sentence: str) -> bool:
+        return self.verifier.verify([(evidence, sentence)])[0].label == "supported"
 
     def _unsupported_sentence(self, text: str, question: str, evidence: str) -> tuple[int, int] | None:
         spans = self.sentences.split(text)
@@ -178,17 +189,35 @@ class EvidenceFallbackEditor:
             return None
         return spans[max(unsupported, key=lambda i: (relevance[i], -i))]
 
-    def _candidates(self, text: str, start: int, end: int, evidence: str) -> list[tuple[str, str]]:
-        evidence_sentences = [evidence[s:e] for s, e in self.sentences.split(evidence)]
+    def _candidates(self, text: str, start: int, end: int, evidence: str) -> list[tuple[str, str, str, str]]:
+        """(status, edited text, what was done, the sentence as it now reads) for each option."""
+        sentence = text[start:end]
         candidates = []
+        for clause_start, clause_end in _clauses(sentence):
+            shorter = (sentence[:clause_start].rstrip(" ,;:") + sentence[clause_end:]).strip()
+            if shorter and shorter != sentence:
+                candidates.append(("fallback_dropped", text[:start] + shorter + text[end:],
+                                   f"dropped the clause {sentence[clause_start:clause_end]!r}", shorter))
+        evidence_sentences = [evidence[s:e] for s, e in self.sentences.split(evidence)]
         if evidence_sentences:
-            scores = self.ranker.rank(text[start:end], evidence_sentences)
+            scores = self.ranker.rank(sentence, evidence_sentences)
             best = evidence_sentences[max(range(len(scores)), key=lambda i: (scores[i], -i))]
-            candidates.append(("fallback_replaced", text[:start] + best + text[end:]))
+            candidates.append(("fallback_replaced", text[:start] + best + text[end:],
+                               f"replaced {sentence!r} with the evidence sentence {best!r}", best))
         dropped = (text[:start] + text[end:].lstrip()).strip()
         if dropped:
-            candidates.append(("fallback_dropped", dropped))
+            candidates.append(("fallback_dropped", dropped, f"dropped the sentence {sentence!r}", ""))
         return candidates
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    """Spans of the clauses after the first (the first carries the subject), with their separator."""
+    breaks = list(_CLAUSE_BREAK.finditer(sentence))
+    spans = []
+    for i, match in enumerate(breaks):
+        clause_end = breaks[i + 1].start() if i + 1 < len(breaks) else len(sentence.rstrip(".!?"))
+        spans.append((match.start(), clause_end))
+    return spans
 
 
 class Reviser:
