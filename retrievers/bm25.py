@@ -82,16 +82,20 @@ def check_passages(passages: Sequence[Passage]) -> list[Passage]:
     return passages
 
 
-def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Indices and scores of the best ``k`` positive scores; ties (to 4 decimals) by corpus order."""
-    positive = np.flatnonzero(scores > 0)
-    if positive.size > k:  # cut to a candidate set first: argpartition is O(n)
-        cut = np.argpartition(-scores[positive], k - 1)[:k]
-        threshold = scores[positive[cut]].min()
-        positive = positive[scores[positive] >= threshold - 1e-4]
-    rounded = np.round(scores[positive].astype(np.float64), 4)
-    order = np.lexsort((positive, -rounded))[:k]
-    return [(int(positive[i]), float(scores[positive[i]])) for i in order]
+def top_k(scores: np.ndarray, k: int, ids: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The best ``k`` positive scores as (passage index, score); ties (to 4 decimals) in corpus order.
+
+    ``scores`` covers every passage, or only the passages ``ids`` when given (a sparse row).
+    """
+    ids = np.arange(scores.size) if ids is None else ids
+    keep = scores > 0
+    ids, scores = ids[keep], scores[keep]
+    if ids.size > k:  # cut to a candidate set first: argpartition is O(n)
+        threshold = -np.partition(-scores, k - 1)[k - 1]
+        keep = scores >= threshold - 1e-4
+        ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((ids, -np.round(scores.astype(np.float64), 4)))[:k]
+    return [(int(ids[i]), float(scores[i])) for i in order]
 
 
 class _BM25Retriever:
@@ -125,11 +129,11 @@ class _BM25Retriever:
             raise RuntimeError(f"{type(self).__name__} has no passages: call .index(passages) first "
                                f"or load a built index with load_index(DIR)")
         tokens = [self.tokenizer(check_query(q)) for q in queries]
-        return [self._hits(self._scores(t), k) if t else [] for t in tokens]
+        return [[Hit(passage=self.passages[i], score=s, retriever=self.name, rank=r) for r, (i, s) in enumerate(best)]
+                for best in self._top_batch(tokens, k)]
 
-    def _hits(self, scores: np.ndarray, k: int) -> list[Hit]:
-        return [Hit(passage=self.passages[i], score=s, retriever=self.name, rank=r)
-                for r, (i, s) in enumerate(top_k(scores, k))]
+    def _top_batch(self, queries_tokens: list[list[str]], k: int) -> list[list[tuple[int, float]]]:
+        return [top_k(self._scores(tokens), k) if tokens else [] for tokens in queries_tokens]
 
     def _build(self, corpus_tokens: list[list[str]], progress: bool) -> None:
         raise NotImplementedError
@@ -181,11 +185,40 @@ class BM25sRetriever(_BM25Retriever):
         import bm25s
 
         # "atire" is Okapi's (k1 + 1) term-frequency part, as rank-bm25 computes it.
+        self._terms = None
         self._engine = bm25s.BM25(k1=self.params.k1, b=self.params.b, method="atire", idf_method="lucene")
         self._engine.index(corpus_tokens, show_progress=progress)
 
     def _scores(self, query_tokens: list[str]) -> np.ndarray:
         return self._engine.get_scores_from_ids(self._engine.get_tokens_ids(query_tokens))
+
+    def _top_batch(self, queries_tokens: list[list[str]], k: int) -> list[list[tuple[int, float]]]:
+        """All queries at once: (queries x vocabulary) @ (vocabulary x passages), both sparse, so
+        the work is proportional to the postings of the query terms, not to the corpus."""
+        from scipy import sparse
+
+        vocabulary = self._engine.vocab_dict
+        rows, cols = [], []
+        for row, tokens in enumerate(queries_tokens):
+            ids = [vocabulary[t] for t in tokens if t in vocabulary]
+            rows += [row] * len(ids)
+            cols += ids
+        counts = np.ones(len(rows), dtype=np.float32)  # repeated terms add up, as in rank-bm25
+        queries = sparse.csr_matrix((counts, (rows, cols)), shape=(len(queries_tokens), self._term_matrix().shape[0]))
+        scores = (queries @ self._term_matrix()).tocsr()
+        return [top_k(scores.data[scores.indptr[r]:scores.indptr[r + 1]], k,
+                      scores.indices[scores.indptr[r]:scores.indptr[r + 1]]) for r in range(len(queries_tokens))]
+
+    def _term_matrix(self):
+        """bm25s's precomputed scores as a (vocabulary x passages) CSR matrix, built once."""
+        if getattr(self, "_terms", None) is None:
+            from scipy import sparse
+
+            s = self._engine.scores
+            by_passage = sparse.csc_matrix((s["data"], s["indices"], s["indptr"]),
+                                           shape=(s["num_docs"], len(s["indptr"]) - 1))
+            self._terms = by_passage.T.tocsr()
+        return self._terms
 
     def save(self, folder: Path) -> None:
         super().save(folder)
@@ -195,5 +228,6 @@ class BM25sRetriever(_BM25Retriever):
         import bm25s
 
         self.passages = check_passages(passages)
+        self._terms = None
         self._engine = bm25s.BM25.load(str(folder / "bm25s"))
         return self
