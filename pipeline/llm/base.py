@@ -68,3 +68,15 @@ class LLM(Protocol):
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         """One result per request, in order."""
         ...
+
+
+class LLMError(RuntimeError):
+    """A generation engine failed: unreachable, too slow, or it answered something unusable."""
+
+
+class StructuredOutputError(LLMError):
+    """The engine could not (or did not) produce output matching the requested constraint."""
+
+
+class UnsupportedRequest(LLMError):
+    """The chosen engine cannot serve this kind of request; the message names an engine that can."""

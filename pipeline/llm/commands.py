@@ -1,0 +1,112 @@
+"""``citeline generate``: answer a question from sources with inline citations. Stdlib-only imports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+GENERATE_EXAMPLES = """\
+examples:
+  # the local CPU model (SmolLM2-135M-Instruct, converted once into ~/.cache/citeline)
+  citeline generate --question "Where is the Eiffel Tower?" --source eiffel.txt --source louvre.txt
+
+  # vLLM in-process, or any OpenAI-compatible server (vllm serve, llama.cpp, ...)
+  citeline generate --question Q --source a.txt --backend vllm --model /path/to/model
+  citeline generate --question Q --source a.txt --backend openai --base-url http://127.0.0.1:8000/v1
+
+exit status: 0 an answer came back and every citation points at a source; 1 some citation points
+at no source, or the answer is empty; 2 bad input or the engine failed (the reason is printed).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    generate = subparsers.add_parser(
+        "generate", help="answer a question from sources, with inline [n] citations",
+        description="Generate an answer citing the given sources as [1], [2], ... and flag bad citations.",
+        epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    generate.add_argument("--question", required=True, help="the question to answer")
+    generate.add_argument("--source", type=Path, action="append", default=[],
+                          help="a source text file; repeat in citation order ([1] is the first)")
+    generate.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
+    generate.add_argument("--backend", choices=["local", "vllm", "openai"], default="local",
+                          help="local transformers model (default), vLLM in-process, or an HTTP server")
+    generate.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct; "
+                                          "for openai: the server's first model)")
+    generate.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    generate.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
+                          help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
+    generate.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP call (120)")
+    generate.add_argument("--prompt", default="cited_answer", help="prompt file in prompts/ (cited_answer)")
+    generate.add_argument("--max-tokens", type=int, default=300)
+    generate.add_argument("--temperature", type=float, default=0.0)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--json", action="store_true", help="print JSON instead of text")
+    generate.set_defaults(func=run_generate)
+
+
+def _fail(message: str) -> int:
+    print(f"citeline: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _documents(args: argparse.Namespace):
+    from citeline.pipeline.records import RecordError, documents_from_json
+    from citeline.pipeline.types import Document
+
+    if args.sources and args.source:
+        raise RecordError("give sources either as --source files or as one --sources JSON file, not both")
+    if args.sources:
+        return documents_from_json(json.loads(args.sources.read_text(encoding="utf-8")))
+    if not args.source:
+        raise RecordError("no sources: pass --source FILE (repeatable) or --sources FILE.json")
+    return tuple(Document(id=str(n), title=p.stem, text=p.read_text(encoding="utf-8"))
+                 for n, p in enumerate(args.source, 1))
+
+
+def _llm(args: argparse.Namespace):
+    from citeline.pipeline.llm.backends import load_llm
+
+    if args.backend == "openai":
+        return load_llm("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)
+    if args.base_url:
+        raise ValueError("--base-url is only for --backend openai")
+    return load_llm(args.backend, args.model)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from citeline.pipeline.llm.base import LLMError
+    from citeline.pipeline.llm.cited import CitedAnswerer
+    from citeline.prompts import PromptError
+
+    try:
+        documents = _documents(args)
+        answerer = CitedAnswerer(_llm(args), prompt=args.prompt, max_tokens=args.max_tokens,
+                                 temperature=args.temperature, seed=args.seed)
+        cited = answerer.answer(args.question, documents)
+    except (OSError, ValueError, PromptError, LLMError) as error:
+        return _fail(str(error))
+    print(json.dumps(_as_json(cited), indent=2, ensure_ascii=False) if args.json else _as_text(cited))
+    bad = cited.invalid_citations or not cited.answer.text
+    return 1 if bad else 0
+
+
+def _as_json(cited) -> dict:
+    from citeline.pipeline.types import to_dict
+
+    return {"answer": cited.answer.text, "question": cited.answer.question, "engine": cited.engine,
+            "model": cited.model, "claims": [to_dict(c) for c in cited.claims],
+            "sources": [to_dict(d) for d in cited.documents], "problems": list(cited.problems)}
+
+
+def _as_text(cited) -> str:
+    lines = [cited.answer.text or "(empty answer)", "", f"engine: {cited.engine}, model: {cited.model}"]
+    for number, claim in enumerate(cited.claims, 1):
+        cites = ", ".join(claim.source_ids) or "none"
+        lines.append(f"  claim {number}: cites {cites}" +
+                     (f"; points at no source: {', '.join(claim.invalid_citations)}"
+                      if claim.invalid_citations else ""))
+    lines += [f"problem: {p}" for p in cited.problems]
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""Post-hoc citation: attach citations to an answer written without them.
+
+For every claim that carries no valid citation, retrieve candidate passages, ask the verifier
+which of them support the claim, and cite the best supported ones (``[n]`` before the claim's
+final punctuation). The cited passages become the answer's numbered sources, in order of first
+citation. Claims no passage supports stay uncited and are listed in ``problems``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from citeline.pipeline.llm.cited import CitedAnswer, problems_of
+from citeline.pipeline.types import SUPPORTED, Answer, Claim, Document, Hit, Passage
+from citeline.retrievers.base import Retriever
+from citeline.verifiers.base import Verifier
+
+_CLOSING = ".!?;:\"')]»”’ \t\n"
+
+
+class PostHocCiter:
+    """``PostHocCiter(retriever, verifier).cite(answer)`` -> a CitedAnswer with new ``[n]`` markers."""
+
+    def __init__(self, retriever: Retriever, verifier: Verifier, claims=None, k: int = 5,
+                 max_citations: int = 2) -> None:
+        self.retriever = retriever
+        self.verifier = verifier
+        self.k = k
+        self.max_citations = max_citations
+        self._claims = claims
+
+    def _splitter(self):
+        if self._claims is None:
+            from citeline.pipeline.claims import ClaimSplitter
+            from citeline.pipeline.sentences import RegexSentenceSplitter
+
+            self._claims = ClaimSplitter(RegexSentenceSplitter())
+        return self._claims
+
+    def cite(self, answer: str | Answer) -> CitedAnswer:
+        answer = answer if isinstance(answer, Answer) else Answer(answer)
+        claims = [c for c in self._splitter().split(answer.text, []) if c.check_text.strip()]
+        uncited = [c for c in claims if not c.source_ids]
+        supported = self._supported_passages(uncited)
+        sources: dict[tuple[str, int, int], int] = {}  # passage key -> citation number
+        insertions = []
+        for claim, passages in zip(uncited, supported):
+            numbers = [sources.setdefault(_key(p), len(sources) + 1) for p in passages]
+            if numbers:
+                insertions.append((_insertion_point(answer.text, claim), numbers))
+        text = _insert_markers(answer.text, insertions)
+        documents = tuple(_document(key, passage) for key, passage in
+                          sorted(_passages(supported).items(), key=lambda kv: sources[kv[0]]))
+        final = tuple(self._splitter().split(text, [d.id for d in documents]))
+        metadata = {**answer.metadata, "post_hoc": {"retriever": self.retriever.name,
+                                                    "verifier": self.verifier.name}}
+        return CitedAnswer(Answer(text, answer.question, metadata), documents, final,
+                           engine="post-hoc", model=self.verifier.name,
+                           problems=tuple(problems_of(final, documents)))
+
+    def _supported_passages(self, claims: Sequence[Claim]) -> list[list[Passage]]:
+        """For each claim, the retrieved passages the verifier accepts, most probable first."""
+        hits = self.retriever.search_batch([c.check_text for c in claims], k=self.k) if claims else []
+        pairs = [(hit.passage.text, claim.check_text) for claim, found in zip(claims, hits) for hit in found]
+        verdicts = iter(self.verifier.verify(pairs) if pairs else [])
+        chosen = []
+        for found in hits:
+            judged = [(next(verdicts), hit) for hit in found]
+            accepted = sorted(((v.probability, h) for v, h in judged if v.label == SUPPORTED),
+                              key=lambda pair: -pair[0])
+            chosen.append([hit.passage for _, hit in _unique(accepted)[:self.max_citations]])
+        return chosen
+
+
+def _unique(scored: list[tuple[float, Hit]]) -> list[tuple[float, Hit]]:
+    seen, kept = set(), []
+    for probability, hit in scored:
+        if _key(hit.passage) not in seen:
+            seen.add(_key(hit.passage))
+            kept.append((probability, hit))
+    return kept
+
+
+def _key(passage: Passage) -> tuple[str, int, int]:
+    return (passage.doc_id, passage.start, passage.end)
+
+
+def _passages(chosen: list[list[Passage]]) -> dict[tuple[str, int, int], Passage]:
+    return {_key(p): p for passages in chosen for p in passages}
+
+
+def _document(key: tuple[str, int, int], passage: Passage) -> Document:
+    doc_id, start, end = key
+    return Document(id=f"{doc_id}:{start}-{end}", text=passage.text, title=doc_id,
+                    metadata={"doc_id": doc_id, "start": start, "end": end})
+
+
+def _insertion_point(text: str, claim: Claim) -> int:
+    """Just before the claim's closing punctuation (and quotes/brackets), after its last word."""
+    end = claim.end
+    while end > claim.start and text[end - 1] in _CLOSING:
+        end -= 1
+    return end
+
+
+def _insert_markers(text: str, insertions: list[tuple[int, list[int]]]) -> str:
+    for position, numbers in sorted(insertions, reverse=True):
+        marker = " " + "".join(f"[{n}]" for n in numbers)
+        text = text[:position] + marker + text[position:]
+    return text
