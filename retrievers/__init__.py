@@ -5,7 +5,7 @@ Importing this is cheap: engines (bm25s, faiss, sentence-transformers, colbert-a
 
 from citeline.retrievers.base import Retriever
 from citeline.retrievers.bm25 import BM25Params, BM25sRetriever, RankBM25Retriever, Tokenizer
-# colbert: added below once written
+from citeline.retrievers.colbert import ColBERTRetriever
 from citeline.retrievers.corpus import (
     CorpusError,
     CorpusTooLargeError,
