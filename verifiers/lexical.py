@@ -37,9 +37,10 @@ def overlap(evidence: str, claim: str) -> float:
 
 
 class LexicalVerifier:
-    """``threshold`` was tuned on AttributionBench dev (see evals/attributionbench.py)."""
+    """``threshold`` was tuned on AttributionBench dev (claim = question + claim, as
+    evals/attributionbench.py feeds it): 0.55 gives the best mean per-dataset macro-F1 there."""
 
-    def __init__(self, threshold: float = 0.75) -> None:
+    def __init__(self, threshold: float = 0.55) -> None:
         self.threshold = threshold
         self.name = f"lexical@{threshold:g}"
 

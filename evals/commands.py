@@ -1,0 +1,62 @@
+"""``citeline bench <benchmark>``. Standard library only at import time (fast --help)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ATTRIBUTIONBENCH_EXAMPLES = """\
+examples:
+  citeline bench attributionbench --split dev --verifier default
+  citeline bench attributionbench --split id-sample --verifier lexical --out results.json
+  citeline bench attributionbench --split dev --verifier path/to/hf-model --data-dir ../shared/data/attributionbench
+
+The verifier sees the references joined as the evidence and "question + claim" as the claim.
+Scores: per src_dataset sklearn macro-F1 (attributable = 1), FP% and FN% of rows, ID-Avg = mean
+over the four ID datasets; a row without references counts as a wrong prediction. The lexical
+baseline and published results are printed beside the verifier's row (published numbers are on
+the full 1,610-row ID test, the id-sample split is the benchmark's official 500-row sample of it).
+Data: --data-dir, else $CITELINE_ATTRIBUTIONBENCH, else ../shared/data/attributionbench, else the
+hub (osunlp/AttributionBench, dev only).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser(
+        "bench", help="score a verifier on a public benchmark",
+        description="Score a verifier on a public attribution benchmark.",
+        epilog="examples:\n  citeline bench attributionbench --split dev --verifier default\n"
+               "  citeline bench attributionbench --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    benchmarks = bench.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
+    parser = benchmarks.add_parser(
+        "attributionbench", help="AttributionBench macro-F1 per dataset and ID-Avg",
+        description="Score a verifier on AttributionBench (Li et al., 2024).",
+        epilog=ATTRIBUTIONBENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "id-sample"], default="dev")
+    parser.add_argument("--verifier", default="default",
+                        help="'default', 'lexical', 'lexical@T', or a Hugging Face model name or path")
+    parser.add_argument("--data-dir", type=Path, help="folder with the benchmark's JSONL files")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")
+    parser.set_defaults(func=_run_attributionbench)
+
+
+def _run_attributionbench(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from citeline.evals.attributionbench import run_benchmark
+
+    try:
+        report = run_benchmark(args.split, args.verifier, args.data_dir, limit=args.limit)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"citeline bench attributionbench: {error}", file=sys.stderr)
+        return 2
+    print(report.markdown)
+    if args.out:
+        args.out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"\nresults written to {args.out}")
+    return 0

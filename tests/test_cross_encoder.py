@@ -1,0 +1,135 @@
+"""The cross-encoder verifier, run on a tiny random BERT built in a temp folder (no download)."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeline.verifiers.cross_encoder import (
+    CrossEncoderVerifier,
+    LabelError,
+    find_support_label,
+    pair_key,
+)
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = ("the a paris is capital of france berlin germany city river seine population million "
+         "in was founded by year and not claim evidence").split()
+
+
+def _tiny_model(folder, id2label):
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    tokenizer = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    config = transformers.BertConfig(
+        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=len(id2label),
+        id2label=id2label, label2id={v: k for k, v in id2label.items()})
+    torch.manual_seed(0)
+    transformers.BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def nli_model(tmp_path_factory):
+    return _tiny_model(tmp_path_factory.mktemp("nli"), {0: "contradiction", 1: "neutral", 2: "entailment"})
+
+
+@pytest.fixture(scope="module")
+def binary_model(tmp_path_factory):
+    return _tiny_model(tmp_path_factory.mktemp("binary"), {0: "supported"})
+
+
+@pytest.mark.parametrize("id2label, expected", [
+    ({0: "entailment", 1: "neutral", 2: "contradiction"}, 0),
+    ({"0": "CONTRADICTION", "1": "NEUTRAL", "2": "ENTAILMENT"}, 2),
+    ({0: "not_entailment", 1: "entailment"}, 1),
+    ({0: "not attributable", 1: "attributable"}, 1),
+    ({0: "unsupported", 1: "partially_supported", 2: "supported"}, 2),
+    ({0: "inconsistent", 1: "consistent"}, 1),
+    ({0: "supported"}, None),  # one logit: sigmoid
+    ({0: "LABEL_0"}, None),
+])
+def test_support_label_is_found_from_names(id2label, expected):
+    assert find_support_label(id2label) == expected
+
+
+def test_unknown_labels_raise_an_error_that_names_them_and_the_fix():
+    with pytest.raises(LabelError, match=r"LABEL_0.*LABEL_1.*entailment_label="):
+        find_support_label({0: "LABEL_0", 1: "LABEL_1"})
+
+
+def test_override_picks_a_label_by_index_or_name():
+    assert find_support_label({0: "LABEL_0", 1: "LABEL_1"}, override=1) == 1
+    assert find_support_label({0: "LABEL_0", 1: "LABEL_1"}, override="label_1") == 1
+    with pytest.raises(LabelError, match="entailment_label=5"):
+        find_support_label({0: "LABEL_0", 1: "LABEL_1"}, override=5)
+
+
+def test_init_is_light_and_names_the_model(nli_model):
+    verifier = CrossEncoderVerifier(nli_model)
+    assert verifier._model is None
+    assert verifier.name == f"cross-encoder:{nli_model}"
+
+
+def test_verify_loads_any_checkpoint_and_returns_probabilities(nli_model, binary_model):
+    pairs = [("paris is the capital of france", "paris is a city"), ("berlin", "the seine")]
+    for folder in (nli_model, binary_model):
+        verdicts = CrossEncoderVerifier(folder, threshold=0.0).verify(pairs)
+        assert len(verdicts) == 2
+        assert all(0.0 <= v.probability <= 1.0 and v.label == "supported" for v in verdicts)
+
+
+def test_results_come_back_in_input_order_whatever_the_batching(nli_model):
+    pairs = [(" ".join(WORDS[: 2 + (i * 7) % 20]), WORDS[i % len(WORDS)]) for i in range(11)]
+    one_by_one = [CrossEncoderVerifier(nli_model).score([p])[0] for p in pairs]
+    batched = CrossEncoderVerifier(nli_model, batch_size=3).score(pairs)
+    assert batched == pytest.approx(one_by_one, abs=1e-5)
+
+
+def test_long_evidence_is_chunked_and_support_is_the_max_over_chunks(nli_model):
+    evidence = " ".join(WORDS * 6)  # ~130 tokens, far beyond a 32-token window
+    verifier = CrossEncoderVerifier(nli_model, max_length=32)
+    verifier._load()
+    chunks = verifier._chunk([(evidence, "paris")])
+    assert len(chunks) > 3
+    assert all(len(verifier._tokenizer(c.evidence, c.claim)["input_ids"]) <= 32 for c in chunks)
+    per_chunk = verifier._score_chunks(chunks)
+    assert verifier.score([(evidence, "paris")])[0] == pytest.approx(max(per_chunk), abs=1e-6)
+
+
+def test_windows_overlap_and_cover_the_whole_evidence(nli_model):
+    verifier = CrossEncoderVerifier(nli_model, max_length=24, overlap=0.25)
+    verifier._load()
+    evidence = " ".join(WORDS)
+    windows = [c.evidence for c in verifier._chunk([(evidence, "paris")])]
+    assert windows[0].startswith("the a paris") and windows[-1].endswith("claim evidence")
+    assert windows[0].split()[-1] in windows[1].split()  # consecutive windows share tokens
+
+
+def test_repeated_pairs_cost_no_model_work(nli_model):
+    verifier = CrossEncoderVerifier(nli_model)
+    pairs = [("paris is the capital of france", "paris is a city"), ("berlin", "germany")]
+    first = verifier.score(pairs)
+    work = verifier.chunks_scored
+    assert verifier.score(list(reversed(pairs))) == list(reversed(first))
+    assert verifier.chunks_scored == work
+    verifier.score(pairs + pairs)  # duplicates inside one call are scored once
+    assert verifier.chunks_scored == work
+
+
+def test_empty_evidence_is_not_support_and_skips_the_model(nli_model):
+    verifier = CrossEncoderVerifier(nli_model)
+    verdict = verifier.verify([("  ", "paris is a city")])[0]
+    assert verdict.label == "not_supported" and verdict.probability == 0.0
+    assert verifier._model is None
+
+
+def test_pair_key_separates_evidence_from_claim():
+    assert pair_key("ab", "c") != pair_key("a", "bc")
+
+
+def test_a_missing_model_gives_a_clear_error(tmp_path):
+    with pytest.raises(OSError, match="cannot load verifier model"):
+        CrossEncoderVerifier(tmp_path / "nowhere").verify([("evidence", "claim")])

@@ -1,0 +1,118 @@
+"""An LLM judge behind the Verifier protocol (AttrScore's three labels), and a cascade that asks
+it only about the pairs a small verifier is unsure of.
+
+The judge answers attributable / extrapolatory / contradictory; only "attributable" counts as
+supported. Where the engine returns token log-probabilities, P(supported) is the share of the
+first token's probability that goes to "attributable" among the three labels; otherwise the
+reply must be exactly one label (case, quotes and a trailing full stop aside). A reply that is
+neither is a counted failure: its verdict carries a NaN probability (the bench counts it wrong)
+and ``failures`` records the pair and the raw reply. It never silently becomes a label.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.verifiers.base import Pair, Verifier, verdict_from_probability
+
+LABELS = ("attributable", "extrapolatory", "contradictory")
+_PUNCTUATION = re.compile(r"^[\s\"'*`]+|[\s\"'*`.!]+$")
+
+
+@dataclass(frozen=True)
+class JudgeFailure:
+    index: int  # position of the pair in the verify call
+    reply: str
+
+
+def parse_label(text: str) -> str | None:
+    """The label a reply states, or None: the whole reply must be one label."""
+    word = _PUNCTUATION.sub("", text).lower()
+    if word.startswith("answer:"):
+        word = word.split(":", 1)[1].strip()
+    return word if word in LABELS else None
+
+
+def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
+    """P(label) from one token's top log-probabilities, renormalised over the three labels.
+
+    A token counts for a label when it is an unambiguous prefix of it ("Att", "ext", "Contr").
+    """
+    mass = dict.fromkeys(LABELS, 0.0)
+    for token, logprob in top.items():
+        word = token.strip().lower()
+        matches = [label for label in LABELS if len(word) >= 2 and label.startswith(word)]
+        if len(matches) == 1:
+            mass[matches[0]] += math.exp(logprob)
+    total = sum(mass.values())
+    return {label: m / total for label, m in mass.items()} if total > 0 else None
+
+
+class LLMJudgeVerifier:
+    """Asks an LLM (any ``citeline.pipeline.llm`` engine) whether the evidence supports the claim."""
+
+    def __init__(self, llm: Any, prompt: str = "attribution_judge", threshold: float = 0.5,
+                 max_evidence_chars: int = 12000, logprobs: int = 10, name: str | None = None) -> None:
+        self.llm = llm
+        self.prompt_name = prompt
+        self.threshold = threshold
+        self.max_evidence_chars = max_evidence_chars
+        self.logprobs = logprobs
+        self.name = name or f"judge:{getattr(llm, 'name', 'llm')}"
+        self.failures: list[JudgeFailure] = []
+        self._prompt: Any = None
+
+    def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
+        if not pairs:
+            return []
+        results = self.llm.generate([self._request(e, c) for e, c in pairs])
+        return [self._verdict(i, result.completions[0]) for i, result in enumerate(results)]
+
+    def _request(self, evidence: str, claim: str) -> Any:
+        from citeline.pipeline.llm.base import GenerationRequest, Message
+
+        if self._prompt is None:
+            from citeline.prompts import load_prompt
+
+            self._prompt = load_prompt(self.prompt_name)
+        rendered = self._prompt.render(evidence=evidence[: self.max_evidence_chars], claim=claim)
+        return GenerationRequest(messages=tuple(Message(role or "user", text) for role, text in rendered),
+                                 max_tokens=5, temperature=0.0, logprobs=self.logprobs)
+
+    def _verdict(self, index: int, completion: Any) -> Verdict:
+        probabilities = None
+        if completion.logprobs:
+            first = completion.logprobs[0]
+            probabilities = label_probabilities({first.token: first.logprob, **first.top})
+        if probabilities is None:
+            label = parse_label(completion.text)
+            if label is None:
+                self.failures.append(JudgeFailure(index, completion.text))
+                return Verdict(NOT_SUPPORTED, float("nan"), f"{self.name}:unparsed")
+            return Verdict(SUPPORTED if label == "attributable" else NOT_SUPPORTED,
+                           1.0 if label == "attributable" else 0.0, self.name)
+        return verdict_from_probability(probabilities["attributable"], self.threshold, self.name)
+
+
+class CascadeVerifier:
+    """The small verifier decides where it is confident; the judge decides the band [low, high)."""
+
+    def __init__(self, small: Verifier, judge: Verifier, low: float = 0.3, high: float = 0.7) -> None:
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"CascadeVerifier needs 0 <= low <= high <= 1, got low={low}, high={high}")
+        self.small, self.judge, self.low, self.high = small, judge, low, high
+        self.name = f"cascade({small.name},{judge.name})"
+        self.judged = 0  # pairs sent to the judge so far
+
+    def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
+        verdicts = list(self.small.verify(pairs))
+        unsure = [i for i, v in enumerate(verdicts) if self.low <= v.probability < self.high]
+        if unsure:
+            for i, verdict in zip(unsure, self.judge.verify([pairs[i] for i in unsure])):
+                verdicts[i] = verdict
+            self.judged += len(unsure)
+        return verdicts

