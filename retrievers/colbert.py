@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -169,6 +170,8 @@ class ColBERTRetriever:
         _require_colbert()
         self.passages = check_passages(passages)
         self._root = Path(tempfile.mkdtemp(prefix="citeline-colbert-"))
+        # The index lives here until save(); removed when this retriever is garbage-collected.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._root), True)
         collection = self._root / "collection.tsv"
         with collection.open("w", encoding="utf-8") as out:
             for pid, passage in enumerate(self.passages):
@@ -182,6 +185,9 @@ class ColBERTRetriever:
                    resolve_checkpoint(self.checkpoint), "--collection", str(collection), "--root",
                    str(self._root), "--nbits", str(self.nbits), "--doc-maxlen", str(self.doc_maxlen)]
         log = self._root / "indexing.log"
+        if progress:
+            print(f"ColBERT: indexing {len(self.passages):,} passages in a child process (log: {log})",
+                  file=sys.stderr)
         with log.open("w") as output:
             child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
             try:
@@ -189,9 +195,11 @@ class ColBERTRetriever:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
                 child.wait()
+                self._cleanup.detach()  # keep the log for the user
                 raise ColBERTError(f"ColBERT indexing did not finish in {self.timeout:.0f}s and was stopped "
                                    f"(log: {log}); raise ColBERTRetriever(timeout=...) or index fewer passages")
         if code != 0:
+            self._cleanup.detach()
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise ColBERTError(f"ColBERT indexing failed (exit {code}; full log: {log}):\n{tail}")
 

@@ -126,7 +126,7 @@ def _print_hits(query: str, hits, as_json: bool) -> None:
         return
     print(f"query: {query}")
     if not hits:
-        print("  (no hits: no passage shares a word with the query)")
+        print("  (no hits)")
     for hit in hits:
         p = hit.passage
         text = " ".join(p.text.split())

@@ -149,6 +149,9 @@ def load_index(folder: str | Path, model: str | None = None):
     if corpus_hash(passages) != manifest["corpus"]["hash"]:
         raise IndexLoadError(f"{folder}/passages.jsonl was modified after the index was built: "
                              f"rebuild it with `citeline index build ... --overwrite`")
+    if model and not any("model" in spec for spec in manifest["components"]):
+        raise IndexMismatchError(f"{folder} is a {manifest['backend']} index, which uses no model: "
+                                 f"search it without --model")
     parts = [_load_part(folder, spec, passages, model) for spec in manifest["components"]]
     if manifest["fusion"] is None:
         return parts[0]

@@ -329,6 +329,13 @@ def test_index_refuses_another_format_or_a_modified_corpus(tmp_path):
         load_index(tmp_path)
 
 
+def test_a_model_for_an_index_without_one_is_refused(tmp_path):
+    out = tmp_path / "idx"
+    build_index(_corpus_file(tmp_path), out, chunker=SentenceWindowChunker(2, 1, REGEX), progress=False)
+    with pytest.raises(IndexMismatchError, match="uses no model: search it without --model"):
+        load_index(out, model="all-MiniLM-L6-v2")
+
+
 # --- CLI ------------------------------------------------------------------------------------------
 
 def test_cli_build_search_info(tmp_path, capsys):
