@@ -5,8 +5,8 @@ should fix them) and of records labelled "attributable" (RARR should leave them 
 Corpus: every dev reference, pooled and deduplicated, searched with BM25; RARR's own sentence
 windows cut the hits. Nothing is trained on this data.
 
-    python -m citeline.evals.rarr --limit 20                      # the local model
-    python -m citeline.evals.rarr --limit 20 --llm SPEC --label X  # any configured server
+    python -m citeline.evals.rarr --limit 8 --gate choice       # the local SmolLM2-135M
+    python -m citeline.evals.rarr --limit 20 --backend openai --base-url http://127.0.0.1:8000/v1
 
 Per record results go to ``<out>/<label>/<split>.jsonl`` as they are made (rerun to resume);
 the table is printed and saved as ``<out>/<label>/table.md``.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -77,8 +78,9 @@ def revise_split(reviser, records: list[dict[str, Any]], path: Path, progress: b
                        "result": reviser.revise(record["claim"], id=record["id"]).to_dict()}
             except Exception as error:  # noqa: BLE001 - counted in the table, the run goes on
                 row = {"id": record["id"], "status": "error", "error": f"{type(error).__name__}: {error}"}
-            done[record["id"]] = row
-            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            line = json.dumps(row, ensure_ascii=False)
+            done[record["id"]] = json.loads(line)  # the same plain data a resumed run reads
+            sink.write(line + "\n")
             sink.flush()
     return [done[r["id"]] for r in records]
 
@@ -110,14 +112,22 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def load_generation(args: argparse.Namespace):
+    from citeline.pipeline.llm.backends import load_llm
+
+    if args.backend == "openai":
+        return load_llm("openai", args.model, args.base_url, api_key=os.environ.get("OPENAI_API_KEY"))
+    return load_llm(args.backend, args.model)
+
+
 def build_reviser(args: argparse.Namespace, documents: list[Document]):
-    from citeline.pipeline.llm import load_llm
     from citeline.pipeline.rarr import RarrConfig, Reviser
     from citeline.verifiers.default import load_verifier
 
     config = RarrConfig(question_samples=args.question_samples, max_questions=args.max_questions,
-                        max_edit_ratio=args.max_edit_ratio, fallback_edit=args.fallback_edit)
-    return Reviser(load_llm(args.llm), bm25_retriever(documents), load_verifier(args.verifier), config)
+                        max_edit_ratio=args.max_edit_ratio, fallback_edit=args.fallback_edit,
+                        gate_mode=args.gate, max_new_tokens=args.max_new_tokens)
+    return Reviser(load_generation(args), bm25_retriever(documents), load_verifier(args.verifier), config)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -126,13 +136,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="AttributionBench dev JSONL")
     parser.add_argument("--limit", type=int, default=20, help="texts per split (20: minutes on a laptop CPU)")
     parser.add_argument("--splits", default="not_attributable,attributable", help="comma-separated: " + ", ".join(SPLITS))
-    parser.add_argument("--llm", default=None, help="generation backend spec (default: the local model)")
-    parser.add_argument("--label", default=None, help="the model's name in the table (default: the --llm spec)")
+    parser.add_argument("--backend", choices=["local", "vllm", "openai"], default="local")
+    parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server (--backend openai)")
+    parser.add_argument("--label", default=None, help="the model's name in the table (default: backend and model)")
     parser.add_argument("--verifier", default="default", help="verifier for ranking and attribution")
     parser.add_argument("--question-samples", type=int, default=3)
     parser.add_argument("--max-questions", type=int, default=4)
     parser.add_argument("--max-edit-ratio", type=float, default=0.5)
     parser.add_argument("--fallback-edit", choices=["none", "evidence"], default="none")
+    parser.add_argument("--gate", choices=["reasoning", "choice"], default="reasoning")
+    parser.add_argument("--max-new-tokens", type=int, default=128, help="for questions and the gate")
     parser.add_argument("--out", type=Path, default=Path("runs/rarr-eval"))
     parser.add_argument("--no-progress", action="store_true")
     return parser.parse_args(argv)
@@ -141,9 +155,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rows = read_rows(args.data)
-    label = args.label or args.llm or "local"
+    label = args.label or (f"{args.backend} {args.model or 'SmolLM2-135M'}" if args.backend == "local"
+                           else f"{args.backend} {args.model or ''}".strip())
+    if args.gate != "reasoning":
+        label += f", {args.gate} gate"
     if args.fallback_edit != "none":
-        label += f" +{args.fallback_edit} fallback"
+        label += f", {args.fallback_edit} fallback"
     reviser = build_reviser(args, reference_corpus(rows))
     folder = args.out / label.replace("/", "_").replace(" ", "_")
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         table.append(table_row(label, split.replace("_", " "), results))
     text = markdown(table)
     (folder / "table.md").write_text(text + "\n", encoding="utf-8")
-    print(f"AttributionBench dev, {args.limit} texts per split, BM25 over all {len(reference_corpus(rows))} "
-          f"dev references, verifier {reviser.verifier.name}, max edit ratio {args.max_edit_ratio}")
+    print(f"AttributionBench dev, {args.limit} texts per split (seeded sample), BM25 over all "
+          f"{len(reference_corpus(rows))} dev references, verifier {reviser.verifier.name}, "
+          f"{args.question_samples} question sample(s), at most {args.max_questions} questions, "
+          f"{args.gate} gate, max edit ratio {args.max_edit_ratio}")
     print(text)
     return 0
 

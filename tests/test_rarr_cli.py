@@ -76,7 +76,7 @@ def test_batch_resumes_without_redoing_saved_records(tmp_path):
 
 @pytest.fixture
 def scripted_backends(monkeypatch):
-    monkeypatch.setattr(commands, "load_llm", lambda spec: rarr_llm(QUESTIONS, DISAGREE, EDIT))
+    monkeypatch.setattr(commands, "load_llm", lambda args: rarr_llm(QUESTIONS, DISAGREE, EDIT))
     monkeypatch.setattr(commands, "corpus_retriever", lambda path, sentences: MemoryRetriever(CORPUS))
 
 
@@ -109,7 +109,7 @@ def test_cli_argument_errors_name_the_fix(tmp_path, scripted_backends, capsys):
 
 
 def test_a_missing_corpus_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(commands, "load_llm", lambda spec: rarr_llm(QUESTIONS, DISAGREE, EDIT))
+    monkeypatch.setattr(commands, "load_llm", lambda args: rarr_llm(QUESTIONS, DISAGREE, EDIT))
     assert main(["revise", "--text", "x", "--corpus", str(tmp_path / "nope"), "--verifier", "lexical"]) == 2
     assert "does not exist" in capsys.readouterr().err
 

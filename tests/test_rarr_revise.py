@@ -64,6 +64,15 @@ def test_an_unparsable_gate_is_counted_and_leaves_the_text_unchanged(garbage):
     assert "edit" not in kinds(llm)
 
 
+def test_the_choice_gate_asks_the_engine_for_one_of_three_lines():
+    llm = rarr_llm(QUESTIONS, "Therefore: This disagrees with what you said.", EDIT)
+    result = reviser(llm, gate_mode="choice").revise(TEXT)
+    gate_request = llm.requests[3]
+    assert len(gate_request.structured.choice) == 3
+    assert any("disagrees" in option for option in gate_request.structured.choice)
+    assert result.revised == FIXED
+
+
 def test_an_edit_over_the_bound_is_rejected():
     rewrite = "This suggests everything is wrong.\nMy fix: Towers are metal structures found in many large cities."
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, rewrite), max_edit_ratio=0.3).revise(TEXT)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 EXAMPLES = """\
 examples:
   # one answer, researched in your own documents (a folder of .txt/.md files or a JSONL file)
-  citeline revise --text "The Eiffel Tower was finished in 1899." --corpus docs/ --llm SPEC
+  citeline revise --text "The Eiffel Tower was finished in 1899." --corpus docs/
 
   # a JSONL batch {"id"?, "text", "question"?} per line; results saved as they go
-  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --llm SPEC
+  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr \
+      --backend openai --base-url http://127.0.0.1:8000/v1
   citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --resume
 
-  # a weak local model: allow the evidence-grounded fallback edit (named and counted in the output)
-  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --fallback-edit evidence
+  # the small local model: a constrained gate, and the evidence-grounded fallback edit (opt-in;
+  # every fallback edit is named and counted in the output)
+  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --gate choice --fallback-edit evidence
 
---llm takes what `citeline generate --llm` takes (the local model by default).
+--backend/--model/--base-url work as in `citeline generate` (default: the local SmolLM2-135M).
 output (batch): <out>/results.jsonl, one line per record: the original and revised text, the diff,
 the attribution report, the metrics and counters of parse failures and fallbacks; <out>/summary.json.
 exit status: 0 every record was revised; 1 some record failed (its line number and reason are
@@ -45,7 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     runs.add_argument("--resume", action="store_true", help="skip records already saved in --out")
     runs.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
     parser.add_argument("--limit", type=int, help="revise at most this many (new) records")
-    parser.add_argument("--llm", default=None, help="the generation backend (default: the local model)")
+    parser.add_argument("--backend", choices=["local", "vllm", "openai"], default="local",
+                        help="local transformers model (default), vLLM in-process, or an HTTP server")
+    parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
+                        help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP call (120)")
     parser.add_argument("--verifier", default="default",
                         help="'default' (the shipped model), 'lexical', or a model name or path")
     parser.add_argument("--max-edit-ratio", type=float, default=0.5,
@@ -53,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fallback-edit", choices=["none", "evidence"], default="none",
                         help="when the model's edit is unusable: leave the text (none) or replace/drop "
                              "the contradicted sentence using the evidence (evidence)")
+    parser.add_argument("--gate", choices=["reasoning", "choice"], default="reasoning",
+                        help="agreement gate: the published reasoning prompt, or the engine picks one of "
+                             "agrees/disagrees/irrelevant (structured output; best for small local models)")
     parser.add_argument("--question-samples", type=int, default=3, help="question-generation samples (3)")
     parser.add_argument("--max-questions", type=int, default=6, help="questions kept per text (6)")
     parser.add_argument("--hits", type=int, default=3, help="retrieval hits per question (3)")
@@ -88,20 +100,19 @@ def build_reviser(args: argparse.Namespace):
 
     config = RarrConfig(question_samples=args.question_samples, max_questions=args.max_questions,
                         hits_per_question=args.hits, max_edit_ratio=args.max_edit_ratio,
-                        report_size=args.report_size, fallback_edit=args.fallback_edit)
+                        report_size=args.report_size, fallback_edit=args.fallback_edit, gate_mode=args.gate)
     sentences = SpacySentenceSplitter() if args.splitter == "spacy" else RegexSentenceSplitter()
     retriever = corpus_retriever(args.corpus, sentences)  # before the model: a bad path fails fast
-    return Reviser(load_llm(args.llm), retriever, load_verifier(args.verifier), config, sentences=sentences)
+    return Reviser(load_llm(args), retriever, load_verifier(args.verifier), config, sentences=sentences)
 
 
-def load_llm(spec: str | None):
-    """The generation backend named by ``spec``, through the generation package's loader."""
-    try:
-        from citeline.pipeline.llm import load_llm as load
-    except ImportError:
-        raise ImportError("no generation backend is available in this install (citeline.pipeline.llm "
-                          "has no load_llm); use the Python API with any LLM object") from None
-    return load(spec)
+def load_llm(args: argparse.Namespace):
+    """The generation backend the arguments name (loaded lazily by the backend itself)."""
+    from citeline.pipeline.llm.backends import load_llm as load
+
+    if args.backend == "openai":
+        return load("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)
+    return load(args.backend, args.model)
 
 
 def corpus_retriever(path: Path, sentences):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from citeline.pipeline.llm.base import LLM, GenerationRequest, Message
+from citeline.pipeline.llm.base import LLM, GenerationRequest, Message, StructuredOutput
 from citeline.pipeline.rarr.results import RarrCounters
 from citeline.prompts import Prompt
 
 
 def ask(llm: LLM, prompt: Prompt, counters: RarrCounters, *, n: int = 1, temperature: float = 0.0,
-        max_tokens: int = 160, seed: int | None = 0, **values: object) -> list[str]:
+        max_tokens: int = 128, seed: int | None = 0, stop: tuple[str, ...] = (),
+        structured: StructuredOutput | None = None, **values: object) -> list[str]:
     """The model's ``n`` replies to ``prompt`` filled with ``values`` ("" where it gave none).
 
     ``n`` samples are ``n`` requests with seeds ``seed, seed + 1, ...`` in one batch: every engine
@@ -19,7 +20,7 @@ def ask(llm: LLM, prompt: Prompt, counters: RarrCounters, *, n: int = 1, tempera
     requests = [GenerationRequest(messages=tuple(Message(role, text) for role, text in messages) if chat else (),
                                   prompt=None if chat else prompt.render_text(**values),
                                   max_tokens=max_tokens, temperature=temperature, n=1,
-                                  seed=None if seed is None else seed + i)
+                                  seed=None if seed is None else seed + i, stop=stop, structured=structured)
                 for i in range(n)]
     counters.llm_calls += n
     results = llm.generate(requests)

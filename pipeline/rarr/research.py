@@ -72,7 +72,7 @@ class QuestionGenerator:
         cfg = self.config
         replies = ask(self.llm, self.prompt, counters, n=cfg.question_samples,
                       temperature=cfg.question_temperature if cfg.question_samples > 1 else 0.0,
-                      max_tokens=cfg.max_new_tokens, seed=cfg.seed, text=text)
+                      max_tokens=cfg.max_new_tokens, seed=cfg.seed, stop=("\n\n", "You said:"), text=text)
         claims = [text[s:e] for s, e in self.sentences.split(text)] or [text.strip()]
         found: dict[str, Question] = {}
         for reply in replies:

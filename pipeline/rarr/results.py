@@ -20,6 +20,9 @@ EditStatus = Literal[
     "fallback_rejected",  # the fallback found no edit within the bound
 ]
 FALLBACK_EDITS = ("none", "evidence")
+GATE_MODES = ("reasoning", "choice")
+GATE_CHOICES = ("Therefore: This agrees with what you said.", "Therefore: This disagrees with what you said.",
+                "Therefore: This is irrelevant to what you said.")
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,17 @@ class RarrConfig:
     max_edit_ratio: float = 0.5  # reject an edit with Lev(before, after) / |before| above this
     report_size: int = 5  # attribution report: at most this many snippets (RARR: 5)
     fallback_edit: str = "none"  # "evidence": evidence-grounded edit when the model's edit fails
-    max_evidence_chars: int = 1500  # evidence shown to the model, cut at a sentence end
-    max_new_tokens: int = 160
+    # "reasoning": the published gate (reasoning, then a "Therefore:" line, parsed strictly);
+    # "choice": the engine picks one of the three "Therefore:" lines (structured output), which
+    # a weak model can always answer and which costs no generated tokens
+    gate_mode: str = "reasoning"
+    max_evidence_chars: int = 1000  # evidence shown to the model, cut at a sentence end
+    max_new_tokens: int = 128  # for questions and the gate; an edit gets room for the whole text
     seed: int | None = 0
 
     def __post_init__(self) -> None:
+        if self.gate_mode not in GATE_MODES:
+            raise ValueError(f"gate_mode must be one of {GATE_MODES}, not {self.gate_mode!r}")
         if self.fallback_edit not in FALLBACK_EDITS:
             raise ValueError(f"fallback_edit must be one of {FALLBACK_EDITS}, not {self.fallback_edit!r}")
         for name in ("question_samples", "max_questions", "hits_per_question", "window_sentences",

@@ -13,13 +13,13 @@ import re
 import time
 from typing import TYPE_CHECKING, Sequence
 
-from citeline.pipeline.llm.base import LLM
+from citeline.pipeline.llm.base import LLM, StructuredOutput
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.report import ReportBuilder
 from citeline.pipeline.rarr.research import EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker
-from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision, GateLabel, RarrConfig,
-                                            RarrCounters, RarrMetrics, RevisionResult)
+from citeline.pipeline.rarr.results import (GATE_CHOICES, EditStep, EvidenceSnippet, GateDecision, GateLabel,
+                                            RarrConfig, RarrCounters, RarrMetrics, RevisionResult)
 from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.prompts import load_prompt
 
@@ -103,8 +103,10 @@ class AgreementGate:
         self.prompt = load_prompt(prompt)
 
     def check(self, text: str, question: str, evidence: str, counters: RarrCounters) -> GateDecision:
+        choice = StructuredOutput(choice=GATE_CHOICES) if self.config.gate_mode == "choice" else None
         [reply] = ask(self.llm, self.prompt, counters, max_tokens=self.config.max_new_tokens,
-                      seed=self.config.seed, text=text, question=question, evidence=evidence)
+                      seed=self.config.seed, stop=("\n\n", "You said:"), structured=choice,
+                      text=text, question=question, evidence=evidence)
         label, reasoning = parse_gate(reply)
         if label == "unparsed":
             counters.gate_parse_failures += 1
@@ -122,8 +124,9 @@ class Editor:
         self.prompt = load_prompt(prompt)
 
     def edit(self, text: str, question: str, evidence: str, counters: RarrCounters) -> EditStep:
-        [reply] = ask(self.llm, self.prompt, counters, max_tokens=self.config.max_new_tokens + len(text) // 3,
-                      seed=self.config.seed, text=text, question=question, evidence=evidence)
+        # about 4 characters a token: room for "This suggests ..." and the whole text once
+        [reply] = ask(self.llm, self.prompt, counters, max_tokens=48 + len(text) // 3, seed=self.config.seed,
+                      stop=("\n\n", "You said:"), text=text, question=question, evidence=evidence)
         fix = parse_fix(reply)
         if fix is None:
             counters.edit_parse_failures += 1
