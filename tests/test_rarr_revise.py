@@ -101,7 +101,7 @@ def test_the_evidence_fallback_replaces_the_contradicted_sentence_when_asked():
     text = "Penicillin was found by Fleming in 1928. The Eiffel Tower was finished in 1899 for a fair."
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), fallback_edit="evidence",
                      max_edit_ratio=0.9).revise(text)
-    assert [e.status for e in result.edits] == ["fallback_replaced"]
+    assert [e.status for e in result.edits] == ["unparsed", "fallback_replaced"]
     assert result.revised == ("Penicillin was found by Fleming in 1928. "
                               "The Eiffel Tower was finished in 1889 for the World's Fair.")
     assert result.counters.fallback_edits == 1 and result.counters.edit_parse_failures == 1
@@ -114,7 +114,7 @@ def test_the_evidence_fallback_drops_the_sentence_when_a_replacement_changes_too
             "The tower was finished in 1899.")
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), corpus, fallback_edit="evidence",
                      max_edit_ratio=0.4).revise(text)
-    assert [e.status for e in result.edits] == ["fallback_dropped"]
+    assert [e.status for e in result.edits] == ["unparsed", "fallback_dropped"]
     assert result.revised == "Penicillin was discovered by Alexander Fleming in 1928 in London, a famous discovery."
 
 
@@ -122,15 +122,15 @@ def test_the_evidence_fallback_drops_an_unsupported_clause():
     text = "The Eiffel Tower was finished in 1889, and it was painted green by Picasso."
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), LONG_EIFFEL, fallback_edit="evidence").revise(text)
     assert result.revised == "The Eiffel Tower was finished in 1889."
-    assert [e.status for e in result.edits] == ["fallback_dropped"]
-    assert "painted green" in result.edits[0].raw  # says what it dropped
+    assert [e.status for e in result.edits] == ["unparsed", "fallback_dropped"]
+    assert "painted green" in result.edits[1].raw  # says what it dropped
 
 
 def test_the_evidence_fallback_never_drops_the_only_sentence():
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), fallback_edit="evidence",
                      max_edit_ratio=0.01).revise(TEXT)
     assert result.revised == TEXT
-    assert [e.status for e in result.edits] == ["fallback_rejected"]
+    assert [e.status for e in result.edits] == ["unparsed", "fallback_rejected"]
     assert result.counters.fallback_edits == 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from citeline.pipeline.llm.base import LLM, StructuredOutput
@@ -223,6 +224,17 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass(frozen=True)
+class _Stages:
+    questions: QuestionGenerator
+    finder: EvidenceFinder
+    gate: AgreementGate
+    editor: Editor
+    fallback: EvidenceFallbackEditor
+    report: ReportBuilder
+    scorer: AttributionScorer
+
+
 class Reviser:
     """RARR on one text: ``revise(text) -> RevisionResult``.
 
@@ -240,7 +252,7 @@ class Reviser:
         self._verifier = verifier
         self._ranker = ranker
         self.sentences = sentences or RegexSentenceSplitter()
-        self._stages: dict[str, object] | None = None
+        self._stages: _Stages | None = None
 
     @property
     def verifier(self) -> Verifier:
@@ -250,19 +262,19 @@ class Reviser:
             self._verifier = load_default_verifier()
         return self._verifier
 
-    def _build(self) -> dict[str, object]:
+    def _build(self) -> _Stages:
         if self._stages is None:
             ranker = self._ranker or VerifierRanker(self.verifier)
             cfg, split = self.config, self.sentences
-            self._stages = {
-                "questions": QuestionGenerator(self.llm, cfg, split),
-                "finder": EvidenceFinder(self.retriever, ranker, cfg, split),
-                "gate": AgreementGate(self.llm, cfg),
-                "editor": Editor(self.llm, cfg),
-                "fallback": EvidenceFallbackEditor(self.verifier, ranker, cfg, split),
-                "report": ReportBuilder(ranker, cfg.report_size),
-                "scorer": AttributionScorer(self.verifier, split),
-            }
+            self._stages = _Stages(
+                questions=QuestionGenerator(self.llm, cfg, split),
+                finder=EvidenceFinder(self.retriever, ranker, cfg, split),
+                gate=AgreementGate(self.llm, cfg),
+                editor=Editor(self.llm, cfg),
+                fallback=EvidenceFallbackEditor(self.verifier, ranker, cfg, split),
+                report=ReportBuilder(ranker, cfg.report_size),
+                scorer=AttributionScorer(self.verifier, split),
+            )
         return self._stages
 
     def revise(self, text: str, id: str = "", metadata: dict | None = None) -> RevisionResult:
@@ -270,33 +282,34 @@ class Reviser:
             raise ValueError("Reviser.revise needs a non-empty text to revise")
         started = time.perf_counter()
         stages, counters = self._build(), RarrCounters()
-        questions = stages["questions"].generate(text, counters)
-        evidence = stages["finder"].find(questions)
+        questions = stages.questions.generate(text, counters)
+        evidence = stages.finder.find(questions)
         current, gates, edits = text, [], []
         for snippet in evidence:
-            current, gate, step = self._revise_one(current, snippet, counters)
+            current, gate, steps = self._revise_one(current, snippet, counters)
             gates.append(gate)
-            edits.extend([step] if step else [])
-        report = stages["report"].build([q.text for q in questions], evidence)
+            edits.extend(steps)
+        report = stages.report.build([q.text for q in questions], evidence)
         metrics = self._metrics(text, current, [s.passage.text for s in report])
         return RevisionResult(text, current, word_diff(text, current), tuple(questions), tuple(evidence),
                               tuple(gates), tuple(edits), tuple(report), metrics, counters,
                               time.perf_counter() - started, id, dict(metadata or {}))
 
     def _revise_one(self, text: str, snippet: EvidenceSnippet,
-                    counters: RarrCounters) -> tuple[str, GateDecision, EditStep | None]:
+                    counters: RarrCounters) -> tuple[str, GateDecision, list[EditStep]]:
+        """The text after this evidence, the gate's decision, and the edit steps tried (model's first)."""
         stages = self._build()
         evidence = clip_evidence(snippet.passage.text, self.config.max_evidence_chars)
-        gate = stages["gate"].check(text, snippet.question, evidence, counters)
+        gate = stages.gate.check(text, snippet.question, evidence, counters)
         if gate.label != "disagrees":
-            return text, gate, None
-        step = stages["editor"].edit(text, snippet.question, evidence, counters)
-        if step.status in ("unparsed", "rejected_too_large") and self.config.fallback_edit == "evidence":
-            step = stages["fallback"].edit(text, snippet.question, evidence, counters)
-        return step.after, gate, step
+            return text, gate, []
+        steps = [stages.editor.edit(text, snippet.question, evidence, counters)]
+        if steps[0].status in ("unparsed", "rejected_too_large") and self.config.fallback_edit == "evidence":
+            steps.append(stages.fallback.edit(text, snippet.question, evidence, counters))
+        return steps[-1].after, gate, steps
 
     def _metrics(self, original: str, revised: str, report: Sequence[str]) -> RarrMetrics:
-        scorer: AttributionScorer = self._build()["scorer"]
+        scorer = self._build().scorer
         before, after = scorer.supported(original, report), scorer.supported(revised, report)
         attribution_before = sum(before) / len(before) if before else 0.0
         attribution_after = sum(after) / len(after) if after else 0.0
