@@ -85,6 +85,24 @@ def revise_split(reviser, records: list[dict[str, Any]], path: Path, progress: b
     return [done[r["id"]] for r in records]
 
 
+def rescore(rows: list[dict[str, Any]], verifier) -> list[dict[str, Any]]:
+    """The same revisions with attribution re-measured by ``verifier`` (no model calls)."""
+    from citeline.pipeline.rarr.metrics import AttributionScorer, f1_ap
+
+    scorer, rescored = AttributionScorer(verifier), []
+    for row in rows:
+        if row["status"] != "ok":
+            rescored.append(row)
+            continue
+        result = row["result"]
+        report = [snippet["passage"]["text"] for snippet in result["report"]]
+        before, after = scorer.score(result["original"], report), scorer.score(result["revised"], report)
+        metrics = dict(result["metrics"], attribution_before=before, attribution_after=after,
+                       f1_ap=f1_ap(after, result["metrics"]["preservation"]))
+        rescored.append(dict(row, result=dict(result, metrics=metrics)))
+    return rescored
+
+
 def table_row(model: str, split: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from citeline.pipeline.rarr.metrics import f1_ap
 
@@ -149,6 +167,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=128, help="for questions and the gate")
     parser.add_argument("--out", type=Path, default=Path("runs/rarr-eval"))
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--rescore", action="store_true",
+                        help="no model calls: re-measure the saved revisions' attribution with --verifier")
     return parser.parse_args(argv)
 
 
@@ -161,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         label += f", {args.gate} gate"
     if args.fallback_edit != "none":
         label += f", {args.fallback_edit} fallback"
-    reviser = build_reviser(args, reference_corpus(rows))
     folder = args.out / label.replace("/", "_").replace(" ", "_")
+    if args.rescore:
+        return print_rescored(args, folder)
+    reviser = build_reviser(args, reference_corpus(rows))
     folder.mkdir(parents=True, exist_ok=True)
     table = []
     for split in args.splits.split(","):
@@ -179,6 +201,23 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.question_samples} question sample(s), at most {args.max_questions} questions, "
           f"{args.gate} gate, max edit ratio {args.max_edit_ratio}")
     print(text)
+    return 0
+
+
+def print_rescored(args: argparse.Namespace, folder: Path) -> int:
+    from citeline.verifiers.default import load_verifier
+
+    verifier = load_verifier(args.verifier)
+    table = []
+    for split in args.splits.split(","):
+        path = folder / f"{split}.jsonl"
+        if not path.is_file():
+            print(f"no saved results at {path}: run without --rescore first", file=sys.stderr)
+            return 2
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        table.append(table_row(folder.name, split.replace("_", " "), rescore(rows, verifier)))
+    print(f"saved revisions in {folder}, attribution re-measured with {verifier.name}")
+    print(markdown(table))
     return 0
 
 

@@ -1,7 +1,6 @@
 """``citeline revise`` over a JSONL file: results written as they go, resumable, errors per line.
 
-Input records: ``{"id"?, "text", "question"?}`` (``answer`` or ``claim`` work in place of
-``text``). ``<out>/results.jsonl`` gets one line per record, keyed by its line number:
+Input records: ``{"id"?, "text"}`` (``answer`` or ``claim`` work in place of ``text``). ``<out>/results.jsonl`` gets one line per record, keyed by its line number:
 ``{"line", "id", "status": "ok" | "error", "result" | "error"}``; ``<out>/summary.json`` holds
 the aggregate over every result in the folder (resumed runs included).
 """

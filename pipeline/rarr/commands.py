@@ -13,9 +13,9 @@ examples:
   # one answer, researched in your own documents (a folder of .txt/.md files or a JSONL file)
   citeline revise --text "The Eiffel Tower was finished in 1899." --corpus docs/
 
-  # a JSONL batch {"id"?, "text", "question"?} per line; results saved as they go
-  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr \
-      --backend openai --base-url http://127.0.0.1:8000/v1
+  # a JSONL batch, one {"id"?, "text"} per line ("answer" or "claim" work too); saved as it goes
+  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --backend openai \\
+      --base-url http://127.0.0.1:8000/v1
   citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --resume
 
   # the small local model: a constrained gate, and the evidence-grounded fallback edit (opt-in;
