@@ -115,7 +115,7 @@ def make_retrievers(backends: list[str], model: str | None):
     return made
 
 
-def run_task(task: Task, backends: list[str], chunker, model: str | None, rows: dict) -> None:
+def run_task(task: Task, backends: list[str], chunker, model: str | None, rows: dict, repeats: int) -> None:
     passages, chunk_seconds = timed(collect_passages, task.documents, chunker)
     print(f"{task.name}: {len(task.documents):,} documents -> {len(passages):,} passages "
           f"in {chunk_seconds:.1f}s; {len(task.queries):,} queries", file=sys.stderr)
@@ -130,7 +130,9 @@ def run_task(task: Task, backends: list[str], chunker, model: str | None, rows: 
         build_seconds["hybrid"] = build_seconds["bm25s"] + build_seconds["dense"]
     for name in backends:
         results = built[name].search_batch(task.queries, DEPTH)
-        top10, seconds = timed(built[name].search_batch, task.queries, 10)
+        # Best of `repeats` runs: the machine is shared, and the best run is the least disturbed.
+        timings = [timed(built[name].search_batch, task.queries, 10) for _ in range(repeats)]
+        top10, seconds = timings[0][0], min(t for _, t in timings)
         rows[task.name, name] = {"passages": len(passages), "queries": len(task.queries),
                                  "top10": [[(h.passage.doc_id, h.passage.start) for h in hits] for hits in top10],
                                  "build_s": build_seconds[name], "query_s": seconds,
@@ -155,7 +157,7 @@ def print_tables(rows: dict) -> None:
             print(f"\n{task}: hybrid {verdict} the best single retriever ({best}) on R@10 "
                   f"({hybrid['R@10']:.3f} vs {singles[best]['R@10']:.3f}).")
     print("\n### Speed (this machine, end to end through citeline's API)\n")
-    print("| dataset | retriever | index build (s) | passages/s indexed | queries/s (k=10, one batch) |")
+    print("| dataset | retriever | index build (s) | passages/s indexed | queries/s (k=10, one batch, best of N) |")
     print("|---|---|---:|---:|---:|")
     for (task, name), r in rows.items():
         print(f"| {task} | {name} | {r['build_s']:.2f} | {r['passages'] / r['build_s']:,.0f} "
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splitter", choices=["spacy", "regex"], default="spacy")
     parser.add_argument("--limit", type=int, help="at most this many queries per dataset")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--repeats", type=int, default=3, help="time each query batch this many times, keep the best (3)")
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -197,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     loaders = {"tatqa": tatqa, "attributionbench": attributionbench}
     rows: dict = {}
     for name in args.datasets.split(","):
-        run_task(loaders[name](args.data, args.limit), args.backends.split(","), chunker, args.model, rows)
+        run_task(loaders[name](args.data, args.limit), args.backends.split(","), chunker, args.model, rows,
+                 args.repeats)
     print_tables(rows)
     print(f"\n(CPU: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end of the run)")
     return 0

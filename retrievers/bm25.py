@@ -95,7 +95,7 @@ def top_k(scores: np.ndarray, k: int, ids: np.ndarray | None = None) -> list[tup
         keep = scores >= threshold - 1e-4
         ids, scores = ids[keep], scores[keep]
     order = np.lexsort((ids, -np.round(scores.astype(np.float64), 4)))[:k]
-    return [(int(ids[i]), float(scores[i])) for i in order]
+    return list(zip(ids[order].tolist(), scores[order].tolist()))
 
 
 class _BM25Retriever:
