@@ -136,3 +136,16 @@ def test_generate_cli_with_the_local_model(tmp_path, capsys):
     assert code in (0, 1)  # a 135M model may cite badly; the point is that it is parsed and flagged
     assert out["engine"] == "transformers" and "SmolLM2" in out["model"]
     assert out["answer"].strip()
+
+
+def test_generate_cli_post_hoc(tmp_path, capsys):
+    pytest.importorskip("rank_bm25")
+    source = tmp_path / "eiffel.txt"
+    source.write_text(DOCS[0].text, encoding="utf-8")
+    code = main(["generate", "--answer", "The Eiffel Tower is in Paris. Cats purr.", "--source", str(source),
+                 "--verifier", "lexical", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["answer"] == "The Eiffel Tower is in Paris [1]. Cats purr."
+    assert out["sources"][0]["text"] == "The Eiffel Tower is in Paris."
+    assert out["problems"] == ["claim 2 has no citation: 'Cats purr.'"]

@@ -17,6 +17,9 @@ examples:
   citeline generate --question Q --source a.txt --backend vllm --model /path/to/model
   citeline generate --question Q --source a.txt --backend openai --base-url http://127.0.0.1:8000/v1
 
+  # post-hoc: cite an answer written without citations (BM25 over the sources + the verifier)
+  citeline generate --answer "The tower is in Paris. It opened in 1889." --source eiffel.txt
+
 exit status: 0 an answer came back and every citation points at a source; 1 some citation points
 at no source, or the answer is empty; 2 bad input or the engine failed (the reason is printed).
 """
@@ -27,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "generate", help="answer a question from sources, with inline [n] citations",
         description="Generate an answer citing the given sources as [1], [2], ... and flag bad citations.",
         epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    generate.add_argument("--question", required=True, help="the question to answer")
+    task = generate.add_mutually_exclusive_group(required=True)
+    task.add_argument("--question", help="the question to answer")
+    task.add_argument("--answer", help="post-hoc: an answer without citations to attach citations to")
     generate.add_argument("--source", type=Path, action="append", default=[],
                           help="a source text file; repeat in citation order ([1] is the first)")
     generate.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
@@ -43,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--max-tokens", type=int, default=300)
     generate.add_argument("--temperature", type=float, default=0.0)
     generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--verifier", default="default",
+                          help="post-hoc only: 'default', 'lexical', or a model name or path")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
     generate.set_defaults(func=run_generate)
 
@@ -83,14 +90,35 @@ def run_generate(args: argparse.Namespace) -> int:
 
     try:
         documents = _documents(args)
+        if args.answer is not None:
+            return _show(_post_hoc(args, documents), args)
         answerer = CitedAnswerer(_llm(args), prompt=args.prompt, max_tokens=args.max_tokens,
                                  temperature=args.temperature, seed=args.seed)
         cited = answerer.answer(args.question, documents)
     except (OSError, ValueError, PromptError, LLMError) as error:
         return _fail(str(error))
+    return _show(cited, args)
+
+
+def _show(cited, args: argparse.Namespace) -> int:
     print(json.dumps(_as_json(cited), indent=2, ensure_ascii=False) if args.json else _as_text(cited))
     bad = cited.invalid_citations or not cited.answer.text
     return 1 if bad else 0
+
+
+def _post_hoc(args: argparse.Namespace, documents):
+    """Sentences of the sources as candidates, BM25 to rank them, the verifier to accept them."""
+    from citeline.pipeline.posthoc import PostHocCiter
+    from citeline.pipeline.sentences import RegexSentenceSplitter
+    from citeline.retrievers.bm25 import RankBM25Retriever
+    from citeline.retrievers.corpus import SentenceWindowChunker
+    from citeline.verifiers.default import load_verifier
+
+    if not args.answer.strip():
+        raise ValueError("--answer is empty: there is nothing to cite")
+    chunker = SentenceWindowChunker(size=1, stride=1, splitter=RegexSentenceSplitter())
+    retriever = RankBM25Retriever().index(list(chunker.chunk_many(documents)))
+    return PostHocCiter(retriever, load_verifier(args.verifier)).cite(args.answer)
 
 
 def _as_json(cited) -> dict:
