@@ -37,13 +37,13 @@ def parse_questions(reply: str) -> list[str]:
     """Queries in a reply: lines starting "I googled:", or bare lines that end with "?"."""
     queries = []
     for line in reply.splitlines():
-        match = _QUERY_LINE.match(line)
-        query = match.group("query").strip().strip('"') if match else ""
+        match = _QUERY_LINE.match(line)  # always matches: every part of the pattern is optional
+        query = match.group("query").strip('"').strip()
         if not query or _PROMPT_LEAK.search(query):
             continue
-        if match.group("prefix") or query.endswith("?"):
-            if 2 <= len(query.split()) <= 40:
-                queries.append(query)
+        asked = match.group("prefix") or query.endswith("?")
+        if asked and 2 <= len(query.split()) <= 40:
+            queries.append(query)
     return queries
 
 
