@@ -193,11 +193,13 @@ class ColBERTRetriever:
             try:
                 code = child.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
-                child.wait()
+                _kill(child)
                 self._cleanup.detach()  # keep the log for the user
                 raise ColBERTError(f"ColBERT indexing did not finish in {self.timeout:.0f}s and was stopped "
                                    f"(log: {log}); raise ColBERTRetriever(timeout=...) or index fewer passages")
+            except BaseException:  # Ctrl-C: the child has its own session, so stop it here
+                _kill(child)
+                raise
         if code != 0:
             self._cleanup.detach()
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
@@ -249,6 +251,11 @@ class ColBERTRetriever:
         self._root = folder
         self._searcher = None
         return self
+
+
+def _kill(child: subprocess.Popen) -> None:
+    os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
+    child.wait()
 
 
 def _require_colbert() -> None:
