@@ -44,5 +44,6 @@ test-vllm: model $(VLLM_VENV)/.ready
 bench-generation: model $(VLLM_VENV)/.ready
 	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python benchmarks/generation.py
 
+# citeline eval throughput, peak memory and start-up time (the other benchmarks: see README).
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/check.py
