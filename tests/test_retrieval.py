@@ -211,7 +211,8 @@ def test_rank_bm25_and_bm25s_rank_the_same(texts, query_words):
     query = " ".join(query_words)
     slow = RankBM25Retriever().index(corpus).search(query, k=10)
     fast = BM25sRetriever().index(corpus).search(query, k=10)
-    assert _ranking(slow) == _ranking(fast)
+    assert [h.passage for h in slow] == [h.passage for h in fast]
+    assert [h.score for h in fast] == pytest.approx([h.score for h in slow], rel=1e-5)  # bm25s: float32
 
 
 def test_bm25_finds_the_right_passage():
