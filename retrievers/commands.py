@@ -81,7 +81,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         splitter = RegexSentenceSplitter() if args.splitter == "regex" else SpacySentenceSplitter()
         chunker = SentenceWindowChunker(size=args.window, stride=args.stride, splitter=splitter)
-        budget = args.memory_budget_mb * 2**20 if args.memory_budget_mb else None
+        budget = None if args.memory_budget_mb is None else args.memory_budget_mb * 2**20
         fields = {"text_field": args.text_field, "id_field": args.id_field, "title_field": args.title_field}
         retriever = build_index(args.corpus, args.out, backend=args.backend, model=args.model, chunker=chunker,
                                 overwrite=args.overwrite, progress=not args.no_progress,
