@@ -133,3 +133,22 @@ def test_pair_key_separates_evidence_from_claim():
 def test_a_missing_model_gives_a_clear_error(tmp_path):
     with pytest.raises(OSError, match="cannot load verifier model"):
         CrossEncoderVerifier(tmp_path / "nowhere").verify([("evidence", "claim")])
+
+
+def test_calibrated_verifier_combines_model_scores_and_lexical_features(binary_model, tmp_path):
+    import json
+    import shutil
+
+    from citeline.verifiers.calibrated import FEATURES, Calibrator, CalibratedVerifier
+
+    folder = tmp_path / "calibrated"
+    shutil.copytree(binary_model, folder)
+    (folder / "citeline.json").write_text(json.dumps({"max_length": 64, "embedding_model": str(binary_model)}))
+    # Only word overlap counts here, so the verdicts are predictable.
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("word_overlap")] = 10.0
+    Calibrator(list(FEATURES), weights, 0.0, [0.5] * len(FEATURES), [1.0] * len(FEATURES)).save(folder)
+    verdicts = CalibratedVerifier(folder).verify([("paris is the capital of france", "paris capital"),
+                                                  ("berlin germany", "paris capital"), ("", "paris")])
+    assert [v.label for v in verdicts] == ["supported", "not_supported", "not_supported"]
+    assert verdicts[2].probability == 0.0 and verdicts[0].verifier == "citeline:calibrated"

@@ -20,9 +20,10 @@ from typing import Any, Sequence
 from citeline.pipeline.types import Verdict
 from citeline.verifiers.base import Pair, verdict_from_probability
 from citeline.verifiers.lexical import content_words, overlap
+from citeline.verifiers.similarity import EMBEDDING_MODEL, MaxSimilarity
 
 CALIBRATOR_FILE = "calibrator.json"
-FEATURES = ("cross_encoder_logit", "word_overlap", "bigram_overlap", "number_overlap", "has_numbers",
+FEATURES = ("cross_encoder_logit", "similarity", "word_overlap", "bigram_overlap", "number_overlap", "has_numbers",
             "log_evidence_words")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -90,12 +91,13 @@ class Calibrator:
         return cls(**data)
 
 
-def feature_rows(pairs: Sequence[Pair], cross_encoder_scores: Sequence[float] | None) -> list[list[float]]:
-    """One feature row per pair; without scores the rows hold the lexical features only."""
+def feature_rows(pairs: Sequence[Pair], cross_encoder_scores: Sequence[float] | None = None,
+                 similarities: Sequence[float] | None = None) -> list[list[float]]:
+    """One row per pair, in FEATURES order; without model scores, the lexical features only."""
     rows = [lexical_features(e, c) for e, c in pairs]
-    if cross_encoder_scores is None:
+    if cross_encoder_scores is None or similarities is None:
         return rows
-    return [[_logit(s), *row] for s, row in zip(cross_encoder_scores, rows)]
+    return [[_logit(p), s, *row] for p, s, row in zip(cross_encoder_scores, similarities, rows)]
 
 
 def fit_calibrator(rows: list[list[float]], labels: list[int], features: Sequence[str], c: float = 1.0,
@@ -112,7 +114,8 @@ def fit_calibrator(rows: list[list[float]], labels: list[int], features: Sequenc
 
 
 class CalibratedVerifier:
-    """citeline's default: the fine-tuned cross-encoder plus its calibrator, from one folder."""
+    """citeline's default: the fine-tuned cross-encoder, the embedding similarity and the lexical
+    signals, combined by the calibrator stored in the model folder."""
 
     def __init__(self, model_dir: str | Path, threshold: float | None = None, batch_size: int = 32,
                  num_threads: int | None = None, name: str | None = None) -> None:
@@ -122,6 +125,7 @@ class CalibratedVerifier:
         self.num_threads = num_threads
         self.name = name or f"citeline:{self.model_dir.name}"
         self._cross_encoder: Any = None
+        self._similarity: Any = None
         self._calibrator: Calibrator | None = None
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
@@ -131,7 +135,8 @@ class CalibratedVerifier:
 
     def score(self, pairs: Sequence[Pair]) -> list[float]:
         calibrator = self._load()
-        rows = feature_rows(pairs, self._cross_encoder.score(pairs))
+        statements = [(e, statement(c)) for e, c in pairs]
+        rows = feature_rows(pairs, self._cross_encoder.score(pairs), self._similarity.score(statements))
         return [0.0 if not e.strip() else calibrator.probability(row) for (e, _), row in zip(pairs, rows)]
 
     def _load(self) -> Calibrator:
@@ -143,5 +148,6 @@ class CalibratedVerifier:
             self._cross_encoder = CrossEncoderVerifier(
                 self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
                 max_length=settings.get("max_length", 256), name=self.name)
+            self._similarity = MaxSimilarity(settings.get("embedding_model", EMBEDDING_MODEL))
             self._calibrator = Calibrator.load(self.model_dir)
         return self._calibrator

@@ -228,7 +228,9 @@ class CrossEncoderVerifier:
             torch.set_num_threads(self.num_threads)
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
-            model = AutoModelForSequenceClassification.from_pretrained(self.model_name_or_path)
+            # float32 on CPU: shipped weights may be stored in float16 to halve the download.
+            dtype = torch.float32 if self.device == "cpu" else "auto"
+            model = AutoModelForSequenceClassification.from_pretrained(self.model_name_or_path, dtype=dtype)
         except OSError as error:
             raise OSError(f"cannot load verifier model {self.model_name_or_path!r}: give a local folder "
                           f"with config.json, weights and tokenizer, or a Hugging Face model name "

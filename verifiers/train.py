@@ -345,8 +345,9 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     saved calibrator is then refitted on all of them.
     """
     from citeline.evals.attributionbench import load_examples
-    from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator
+    from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator, statement
     from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+    from citeline.verifiers.similarity import EMBEDDING_MODEL, MaxSimilarity
 
     model_dir = Path(config.output_dir) / "model"
     dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
@@ -354,11 +355,17 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     pairs = [e.pair for e in held_out]
     labels = [int(e.attributable) for e in held_out]
     scores = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads).score(pairs)
-    rows = feature_rows(pairs, scores)
+    similarities = MaxSimilarity(EMBEDDING_MODEL).score([(e, statement(c)) for e, c in pairs])
+    rows = feature_rows(pairs, scores, similarities)
+    (Path(config.output_dir) / "held_out_features.json").write_text(json.dumps(
+        {"ids": [e.id for e in held_out], "labels": labels, "features": list(FEATURES), "rows": rows}))
     out_of_fold = _out_of_fold(rows, labels, held_out, folds, config.seed)
     summary = {"held_out_rows": len(held_out), "cross_encoder_alone": summarise_scores(held_out, scores),
                "calibrated_out_of_fold": summarise_scores(held_out, out_of_fold),
+               "similarity_alone": summarise_scores(held_out, similarities),
                "lexical_features_only_out_of_fold": summarise_scores(
+                   held_out, _out_of_fold([r[2:] for r in rows], labels, held_out, folds, config.seed)),
+               "without_cross_encoder_out_of_fold": summarise_scores(
                    held_out, _out_of_fold([r[1:] for r in rows], labels, held_out, folds, config.seed))}
     summary["calibrated_out_of_fold"]["f1_at_0.5"] = _id_avg_f1(held_out, out_of_fold, 0.5)
     calibrator = fit_calibrator(rows, labels, FEATURES, notes=(
@@ -366,7 +373,8 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
         f"threshold = best out-of-fold mean per-dataset macro-F1"))
     calibrator.threshold = summary["calibrated_out_of_fold"]["best_threshold"]
     calibrator.save(model_dir)
-    (model_dir / "citeline.json").write_text(json.dumps({"max_length": config.max_length}) + "\n")
+    (model_dir / "citeline.json").write_text(json.dumps(
+        {"max_length": config.max_length, "embedding_model": EMBEDDING_MODEL}) + "\n")
     (Path(config.output_dir) / "calibration.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return summary
@@ -392,6 +400,25 @@ def _id_avg_f1(examples: list[Any], scores: list[float], threshold: float) -> fl
     from citeline.evals.attributionbench import score_predictions
 
     return score_predictions(examples, [s >= threshold for s in scores]).id_avg
+
+
+def export(config: TrainConfig, destination: str | Path) -> Path:
+    """Copy the trained model, tokenizer and calibrator to ``destination``, weights in float16
+    (half the size; the verifier loads them back as float32 on CPU)."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = Path(config.output_dir) / "model"
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
+    model.to(torch.float16).save_pretrained(destination)
+    AutoTokenizer.from_pretrained(source).save_pretrained(destination)
+    for name in ("calibrator.json", "citeline.json"):
+        shutil.copy(source / name, destination / name)
+    return destination
 
 
 def main(config_path: str | None, output_dir: str | None = None, progress: bool = True,
