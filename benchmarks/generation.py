@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from typing import Callable
 
@@ -46,6 +47,7 @@ class Table:
         self.speed: dict[str, float] = {}
 
     def add(self, engine: str, mode: str, results: list, seconds: float) -> None:
+        print(f"  {engine}, {mode}: {seconds:.1f} s", file=sys.stderr, flush=True)  # progress
         tokens = sum(len(self.tokenizer.encode(c.text, add_special_tokens=False))
                      for r in results for c in r.completions)
         self.speed[f"{engine}/{mode}"] = tokens / seconds
@@ -142,5 +144,8 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":  # vLLM spawns worker processes that re-import this file
+    import os
+
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # keep vLLM's log out of the table
     ARGS = parse_args()
     main()
