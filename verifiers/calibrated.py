@@ -86,9 +86,19 @@ class Calibrator:
         if not path.is_file():
             raise FileNotFoundError(f"{path} not found: fit one with citeline.verifiers.calibrated.fit_calibrator")
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data["features"] != list(FEATURES):
-            raise ValueError(f"{path}: features {data['features']} do not match this citeline's {list(FEATURES)}")
+        unknown = [f for f in data["features"] if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"{path}: unknown features {unknown}; this citeline computes {list(FEATURES)}")
         return cls(**data)
+
+    @property
+    def uses_cross_encoder(self) -> bool:
+        return "cross_encoder_logit" in self.features
+
+    def select(self, full_rows: list[list[float]]) -> list[list[float]]:
+        """Columns of FEATURES-ordered rows that this calibrator reads, in its order."""
+        index = [FEATURES.index(f) for f in self.features]
+        return [[row[i] for i in index] for row in full_rows]
 
 
 def feature_rows(pairs: Sequence[Pair], cross_encoder_scores: Sequence[float] | None = None,
@@ -114,8 +124,8 @@ def fit_calibrator(rows: list[list[float]], labels: list[int], features: Sequenc
 
 
 class CalibratedVerifier:
-    """citeline's default: the fine-tuned cross-encoder, the embedding similarity and the lexical
-    signals, combined by the calibrator stored in the model folder."""
+    """citeline's default: embedding similarity and lexical signals (and, where the calibrator
+    uses it, a fine-tuned cross-encoder stored in the same folder), combined by the calibrator."""
 
     def __init__(self, model_dir: str | Path, threshold: float | None = None, batch_size: int = 32,
                  num_threads: int | None = None, name: str | None = None) -> None:
@@ -136,7 +146,8 @@ class CalibratedVerifier:
     def score(self, pairs: Sequence[Pair]) -> list[float]:
         calibrator = self._load()
         statements = [(e, statement(c)) for e, c in pairs]
-        rows = feature_rows(pairs, self._cross_encoder.score(pairs), self._similarity.score(statements))
+        cross_encoder = self._cross_encoder.score(pairs) if self._cross_encoder else [0.5] * len(pairs)
+        rows = calibrator.select(feature_rows(pairs, cross_encoder, self._similarity.score(statements)))
         return [0.0 if not e.strip() else calibrator.probability(row) for (e, _), row in zip(pairs, rows)]
 
     def _load(self) -> Calibrator:
@@ -145,9 +156,16 @@ class CalibratedVerifier:
 
             settings = json.loads((self.model_dir / "citeline.json").read_text(encoding="utf-8")) \
                 if (self.model_dir / "citeline.json").is_file() else {}
-            self._cross_encoder = CrossEncoderVerifier(
-                self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
-                max_length=settings.get("max_length", 256), name=self.name)
-            self._similarity = MaxSimilarity(settings.get("embedding_model", EMBEDDING_MODEL))
-            self._calibrator = Calibrator.load(self.model_dir)
+            calibrator = Calibrator.load(self.model_dir)
+            if self.num_threads:
+                import torch
+
+                torch.set_num_threads(self.num_threads)
+            if calibrator.uses_cross_encoder:
+                self._cross_encoder = CrossEncoderVerifier(
+                    self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
+                    max_length=settings.get("max_length", 256), name=self.name)
+            self._similarity = MaxSimilarity(settings.get("embedding_model", EMBEDDING_MODEL),
+                                             batch_size=self.batch_size)
+            self._calibrator = calibrator
         return self._calibrator

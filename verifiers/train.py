@@ -58,6 +58,7 @@ class TrainConfig:
     max_minutes: float = 70.0  # stop early (keeping the best checkpoint) past this wall time
     num_threads: int | None = None
     bf16: bool = True  # bfloat16 autocast on CPU: faster where the CPU has bf16 instructions
+    calibrator_uses_cross_encoder: bool = True  # False where held-out dev shows it adds nothing
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -368,10 +369,13 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
                "without_cross_encoder_out_of_fold": summarise_scores(
                    held_out, _out_of_fold([r[1:] for r in rows], labels, held_out, folds, config.seed))}
     summary["calibrated_out_of_fold"]["f1_at_0.5"] = _id_avg_f1(held_out, out_of_fold, 0.5)
-    calibrator = fit_calibrator(rows, labels, FEATURES, notes=(
+    features = list(FEATURES) if config.calibrator_uses_cross_encoder else list(FEATURES[1:])
+    start = len(FEATURES) - len(features)
+    calibrator = fit_calibrator([r[start:] for r in rows], labels, features, notes=(
         f"fitted on {len(held_out)} held-out AttributionBench dev rows (seed {config.seed}); "
         f"threshold = best out-of-fold mean per-dataset macro-F1"))
-    calibrator.threshold = summary["calibrated_out_of_fold"]["best_threshold"]
+    chosen = "calibrated_out_of_fold" if config.calibrator_uses_cross_encoder else "without_cross_encoder_out_of_fold"
+    calibrator.threshold = summary[chosen]["best_threshold"]
     calibrator.save(model_dir)
     (model_dir / "citeline.json").write_text(json.dumps(
         {"max_length": config.max_length, "embedding_model": EMBEDDING_MODEL}) + "\n")
@@ -403,8 +407,8 @@ def _id_avg_f1(examples: list[Any], scores: list[float], threshold: float) -> fl
 
 
 def export(config: TrainConfig, destination: str | Path) -> Path:
-    """Copy the trained model, tokenizer and calibrator to ``destination``, weights in float16
-    (half the size; the verifier loads them back as float32 on CPU)."""
+    """Copy the calibrator (and the cross-encoder, where the calibrator uses it, in float16: half
+    the size; the verifier loads it back as float32 on CPU) to ``destination``."""
     import shutil
 
     import torch
@@ -413,9 +417,10 @@ def export(config: TrainConfig, destination: str | Path) -> Path:
     source = Path(config.output_dir) / "model"
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
-    model.to(torch.float16).save_pretrained(destination)
-    AutoTokenizer.from_pretrained(source).save_pretrained(destination)
+    if config.calibrator_uses_cross_encoder:
+        model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
+        model.to(torch.float16).save_pretrained(destination)
+        AutoTokenizer.from_pretrained(source).save_pretrained(destination)
     for name in ("calibrator.json", "citeline.json"):
         shutil.copy(source / name, destination / name)
     return destination

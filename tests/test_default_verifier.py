@@ -1,0 +1,47 @@
+"""Which verifier a --verifier spec loads (nothing is loaded until the first verify)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
+from citeline.verifiers.calibrated import FEATURES, CalibratedVerifier, Calibrator
+from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+from citeline.verifiers.default import default_model_dir, load_verifier
+from citeline.verifiers.lexical import LexicalVerifier
+
+
+def test_lexical_specs():
+    assert load_verifier("lexical").name == "lexical@0.55"
+    assert load_verifier("lexical@0.7").threshold == 0.7
+    with pytest.raises(ValueError, match="lexical@THRESHOLD"):
+        load_verifier("lexical@high")
+
+
+def test_model_names_and_folders(tmp_path):
+    assert isinstance(load_verifier("org/some-nli-model"), CrossEncoderVerifier)
+    assert isinstance(load_verifier(str(tmp_path)), CrossEncoderVerifier)
+    Calibrator(list(FEATURES[1:]), [0.0] * 6, 0.0, [0.0] * 6, [1.0] * 6).save(tmp_path)
+    assert isinstance(load_verifier(str(tmp_path)), CalibratedVerifier)
+    with pytest.raises(ValueError, match="unknown verifier 'nonsense'"):
+        load_verifier("nonsense")
+
+
+def test_the_default_is_the_shipped_calibrated_verifier():
+    calibrator = json.loads((default_model_dir() / "calibrator.json").read_text())
+    assert set(calibrator["features"]) <= set(FEATURES)
+    verifier = load_verifier("default")
+    assert isinstance(verifier, (CalibratedVerifier, LexicalVerifier))  # lexical without torch
+    assert verifier.name.startswith("citeline:") or verifier.name.startswith("lexical")
+
+
+@pytest.mark.slow
+def test_the_default_verifier_separates_support_from_its_absence():
+    verifier = load_verifier("default")
+    supported, unsupported = verifier.verify([
+        ("The Eiffel Tower, completed in 1889, is 330 metres tall.", "The Eiffel Tower was completed in 1889."),
+        ("The Eiffel Tower, completed in 1889, is 330 metres tall.", "The Colosseum was built in 80 AD."),
+    ])
+    assert supported.label == "supported" and unsupported.label == "not_supported"
