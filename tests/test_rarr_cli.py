@@ -121,3 +121,15 @@ def test_revise_help_imports_no_heavy_modules():
             "heavy = [m for m in ('torch', 'transformers', 'spacy') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_corpus_becomes_a_bm25_retriever_with_exact_spans(tmp_path):
+    from citeline.pipeline.sentences import RegexSentenceSplitter
+
+    corpus = write_lines(tmp_path / "corpus.jsonl", [
+        json.dumps({"id": "eiffel", "text": "The Eiffel Tower was finished in 1889. It is in Paris."}),
+        json.dumps({"id": "fleming", "text": "Fleming discovered penicillin in 1928."})])
+    retriever = commands.corpus_retriever(corpus, RegexSentenceSplitter())
+    [hit] = retriever.search("When was the Eiffel Tower finished?", k=1)
+    assert hit.passage.doc_id == "eiffel"
+    assert hit.passage.text.startswith("The Eiffel Tower was finished in 1889.")
