@@ -49,7 +49,7 @@ def backend(request):
     if kind == "transformers":
         from citeline.pipeline.llm.local import TransformersLLM
 
-        yield kind, TransformersLLM(_model_folder())
+        yield kind, TransformersLLM(_model_folder(), structured_retries=1)  # keeps the JSON test short
         return
     _need_vllm()
     folder = _model_folder()
@@ -92,8 +92,8 @@ def test_a_batch_comes_back_in_order(backend):
 
 def test_n_samples(backend):
     _, llm = backend
-    sampled, greedy = llm.generate([chat("Write a word.", n=3, temperature=1.0, seed=1),
-                                    chat("Write a word.", n=2)])
+    sampled, greedy = llm.generate([chat("Write a word.", n=3, temperature=1.0, seed=1, max_tokens=6),
+                                    chat("Write a word.", n=2, max_tokens=6)])
     assert len(sampled.completions) == 3 and len(greedy.completions) == 2
     assert greedy.completions[0].text == greedy.completions[1].text
 

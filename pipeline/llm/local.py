@@ -105,7 +105,8 @@ class TransformersLLM:
                       padding_side="left", add_special_tokens=False).to(self.device)
         config = GenerationConfig(
             max_new_tokens=first.max_tokens, do_sample=temperature > 0,
-            temperature=temperature if temperature > 0 else None, top_k=None, top_p=None,
+            temperature=temperature if temperature > 0 else None,
+            top_k=0 if temperature > 0 else None,  # sample from the full distribution, as vLLM does
             num_return_sequences=copies, pad_token_id=tok.pad_token_id,
             eos_token_id=tok.eos_token_id, return_dict_in_generate=True,
             output_logits=first.logprobs is not None,
