@@ -1,3 +1,4 @@
+from citeline.pipeline.rarr.batch import ReviseRun, ReviseSummary
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, levenshtein, preservation
 from citeline.pipeline.rarr.report import ReportBuilder, best_cover, coverage
 from citeline.pipeline.rarr.research import (EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker,
@@ -9,6 +10,7 @@ from citeline.pipeline.rarr.revise import (AgreementGate, Editor, EvidenceFallba
 
 __all__ = ["AgreementGate", "AttributionScorer", "EditStep", "Editor", "EvidenceFallbackEditor",
            "EvidenceFinder", "EvidenceRanker", "EvidenceSnippet", "GateDecision", "Question", "RarrConfig",
-           "RarrCounters", "RarrMetrics", "ReportBuilder", "Reviser", "RevisionResult", "VerifierRanker",
-           "best_cover", "coverage", "edit_ratio", "f1_ap", "levenshtein", "parse_fix", "parse_gate",
-           "parse_questions", "preservation", "sentence_windows", "word_diff"]
+           "RarrCounters", "RarrMetrics", "ReportBuilder", "ReviseRun", "ReviseSummary", "Reviser",
+           "RevisionResult", "VerifierRanker", "best_cover", "coverage", "edit_ratio", "f1_ap",
+           "levenshtein", "parse_fix", "parse_gate", "parse_questions", "preservation", "sentence_windows",
+           "word_diff"]
