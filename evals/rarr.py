@@ -24,7 +24,8 @@ from typing import Any, Iterable
 
 from citeline.pipeline.types import Document
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "attributionbench" / "dev_all_subset_balanced.jsonl"
+DEFAULT_DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "attributionbench"
+                / "dev_all_subset_balanced.jsonl")
 SPLITS = {"not_attributable": "not attributable", "attributable": "attributable"}
 COLUMNS = ("model", "texts", "n", "claims", "attr before", "attr after", "Pres_Lev", "F1_AP", "edit rate",
            "LLM calls/claim", "s/claim", "gate unparsed", "edit unparsed", "q fallbacks", "fallback edits")
@@ -48,7 +49,8 @@ def sample(rows: list[dict[str, Any]], label: str, limit: int | None, seed: int 
 
 def reference_corpus(rows: Iterable[dict[str, Any]]) -> list[Document]:
     """Every reference of every row, deduplicated, one document each."""
-    texts = dict.fromkeys(r.strip() for row in rows for r in row.get("references") or [] if isinstance(r, str) and r.strip())
+    texts = dict.fromkeys(r.strip() for row in rows for r in row.get("references") or []
+                          if isinstance(r, str) and r.strip())
     return [Document(f"ref-{i}", text) for i, text in enumerate(texts)]
 
 
@@ -153,7 +155,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="AttributionBench dev JSONL")
     parser.add_argument("--limit", type=int, default=20, help="texts per split (20: minutes on a laptop CPU)")
-    parser.add_argument("--splits", default="not_attributable,attributable", help="comma-separated: " + ", ".join(SPLITS))
+    parser.add_argument("--splits", default="not_attributable,attributable",
+                        help="comma-separated: " + ", ".join(SPLITS))
     parser.add_argument("--backend", choices=["local", "vllm", "openai"], default="local")
     parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct)")
     parser.add_argument("--base-url", help="OpenAI-compatible server (--backend openai)")

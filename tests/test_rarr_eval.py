@@ -19,14 +19,16 @@ def test_sample_keeps_the_label_and_needs_references():
 
 def test_reference_corpus_pools_and_deduplicates():
     docs = ev.reference_corpus(ROWS)
-    assert [d.text for d in docs] == ["The Eiffel Tower was finished in 1889.", "Fleming discovered penicillin in 1928."]
+    assert [d.text for d in docs] == ["The Eiffel Tower was finished in 1889.",
+                                      "Fleming discovered penicillin in 1928."]
 
 
 def test_revise_split_resumes_and_the_table_row_adds_up(tmp_path):
     llm = rarr_llm("I googled: When was the Eiffel Tower finished?",
                    "Therefore: This disagrees with what you said.",
                    "My fix: The Eiffel Tower was finished in 1889.")
-    reviser = Reviser(llm, MemoryRetriever(ev.reference_corpus(ROWS)), LexicalVerifier(1.0), RarrConfig(question_samples=1))
+    reviser = Reviser(llm, MemoryRetriever(ev.reference_corpus(ROWS)), LexicalVerifier(1.0),
+                      RarrConfig(question_samples=1))
     records = ev.sample(ROWS, "not attributable", None)
     rows = ev.revise_split(reviser, records, tmp_path / "na.jsonl", progress=False)
     calls = len(llm.requests)

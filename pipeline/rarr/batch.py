@@ -1,6 +1,7 @@
 """``citeline revise`` over a JSONL file: results written as they go, resumable, errors per line.
 
-Input records: ``{"id"?, "text"}`` (``answer`` or ``claim`` work in place of ``text``). ``<out>/results.jsonl`` gets one line per record, keyed by its line number:
+Input records: ``{"id"?, "text"}`` (``answer`` or ``claim`` work in place of ``text``).
+``<out>/results.jsonl`` gets one line per record, keyed by its line number:
 ``{"line", "id", "status": "ok" | "error", "result" | "error"}``; ``<out>/summary.json`` holds
 the aggregate over every result in the folder (resumed runs included).
 """
@@ -59,7 +60,8 @@ def text_from_record(data: dict[str, Any]) -> str:
             if not text.strip():
                 raise RecordError(f"'{name}' is empty: there is nothing to revise")
             return text
-    raise RecordError(f"missing field 'text' (or 'answer'/'claim'); record has: {', '.join(sorted(data)) or 'no fields'}")
+    fields = ", ".join(sorted(data)) or "no fields"
+    raise RecordError(f"missing field 'text' (or 'answer'/'claim'); record has: {fields}")
 
 
 class ReviseRun:

@@ -148,13 +148,18 @@ def describe(result) -> str:
               for i, s in enumerate(result.report, 1)] or ["  (no evidence found)"]
     lines += ["", f"attribution {m.attribution_before:.2f} -> {m.attribution_after:.2f}   "
                   f"preservation {m.preservation:.2f}   F1_AP {m.f1_ap:.2f}",
-              f"questions {len(result.questions)} ({'from the claims' if any(q.source == 'claim' for q in result.questions) else 'from the model'})   "
+              f"questions {len(result.questions)} ({_question_source(result)})   "
               f"gates disagreeing {c.gates_disagree}   edits applied {c.edits_applied}   "
               f"fallback edits {c.fallback_edits}",
               f"parse failures: questions {c.question_parse_failures}, gate {c.gate_parse_failures}, "
               f"edit {c.edit_parse_failures}; edits rejected as too large {c.edits_rejected_too_large}; "
               f"LLM calls {c.llm_calls}; {result.seconds:.1f}s"]
     return "\n".join(lines)
+
+
+def _question_source(result) -> str:
+    return "from the claims: the model gave none" if any(q.source == "claim" for q in result.questions) \
+        else "from the model"
 
 
 def _run_batch(args: argparse.Namespace, reviser) -> int:
