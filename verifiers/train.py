@@ -18,6 +18,7 @@ almost hold, the support), so the model learns on inputs shaped like the ones it
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -340,10 +341,12 @@ def _count_sources(pairs: list[TrainPair]) -> dict[str, dict[str, int]]:
 # ---- calibration --------------------------------------------------------------------------------
 
 def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
-    """Fit the calibrator on the held-out part of dev (rows the cross-encoder never trained on).
+    """Fit the calibrator on AttributionBench dev rows that no model here was trained on.
 
-    Out-of-fold predictions on those rows give an honest dev estimate and the threshold; the
-    saved calibrator is then refitted on all of them.
+    With the cross-encoder among its features, those are the held-out rows; without it, all of
+    dev (the embedding model and the lexical features never saw it). Out-of-fold predictions on
+    those rows give an honest dev estimate and the threshold; the saved calibrator is then
+    refitted on all of them.
     """
     from citeline.evals.attributionbench import load_examples
     from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator, statement
@@ -353,34 +356,48 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     model_dir = Path(config.output_dir) / "model"
     dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
     _, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
-    pairs = [e.pair for e in held_out]
-    labels = [int(e.attributable) for e in held_out]
-    scores = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads).score(pairs)
+    use_cross_encoder = config.calibrator_uses_cross_encoder
+    examples = held_out if use_cross_encoder else dev
+    pairs = [e.pair for e in examples]
+    labels = [int(e.attributable) for e in examples]
+    scores = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads
+                                  ).score(pairs) if use_cross_encoder else [0.5] * len(pairs)
     similarities = MaxSimilarity(EMBEDDING_MODEL).score([(e, statement(c)) for e, c in pairs])
     rows = feature_rows(pairs, scores, similarities)
-    (Path(config.output_dir) / "held_out_features.json").write_text(json.dumps(
-        {"ids": [e.id for e in held_out], "labels": labels, "features": list(FEATURES), "rows": rows}))
-    out_of_fold = _out_of_fold(rows, labels, held_out, folds, config.seed)
-    summary = {"held_out_rows": len(held_out), "cross_encoder_alone": summarise_scores(held_out, scores),
-               "calibrated_out_of_fold": summarise_scores(held_out, out_of_fold),
-               "similarity_alone": summarise_scores(held_out, similarities),
-               "lexical_features_only_out_of_fold": summarise_scores(
-                   held_out, _out_of_fold([r[2:] for r in rows], labels, held_out, folds, config.seed)),
-               "without_cross_encoder_out_of_fold": summarise_scores(
-                   held_out, _out_of_fold([r[1:] for r in rows], labels, held_out, folds, config.seed))}
-    summary["calibrated_out_of_fold"]["f1_at_0.5"] = _id_avg_f1(held_out, out_of_fold, 0.5)
-    features = list(FEATURES) if config.calibrator_uses_cross_encoder else list(FEATURES[1:])
+    (Path(config.output_dir) / "calibration_features.json").write_text(json.dumps(
+        {"ids": [e.id for e in examples], "labels": labels, "features": list(FEATURES), "rows": rows}))
+    summary = calibration_summary(examples, rows, labels, folds, config.seed, use_cross_encoder)
+    features = list(FEATURES) if use_cross_encoder else list(FEATURES[1:])
     start = len(FEATURES) - len(features)
     calibrator = fit_calibrator([r[start:] for r in rows], labels, features, notes=(
-        f"fitted on {len(held_out)} held-out AttributionBench dev rows (seed {config.seed}); "
-        f"threshold = best out-of-fold mean per-dataset macro-F1"))
-    chosen = "calibrated_out_of_fold" if config.calibrator_uses_cross_encoder else "without_cross_encoder_out_of_fold"
-    calibrator.threshold = summary[chosen]["best_threshold"]
+        f"fitted on {len(examples)} AttributionBench dev rows ({'held-out part' if use_cross_encoder else 'all'}, "
+        f"seed {config.seed}); threshold = best out-of-fold mean per-dataset macro-F1"))
+    calibrator.threshold = summary["shipped_out_of_fold"]["best_threshold"]
     calibrator.save(model_dir)
     (model_dir / "citeline.json").write_text(json.dumps(
         {"max_length": config.max_length, "embedding_model": EMBEDDING_MODEL}) + "\n")
     (Path(config.output_dir) / "calibration.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
+    return summary
+
+
+def calibration_summary(examples: list[Any], rows: list[list[float]], labels: list[int], folds: int, seed: int,
+                        use_cross_encoder: bool) -> dict[str, Any]:
+    """Out-of-fold scores of each signal group, so the model card can say what each one adds."""
+    def out_of_fold(columns: slice) -> dict[str, float]:
+        predictions = _out_of_fold([r[columns] for r in rows], labels, examples, folds, seed)
+        summary = summarise_scores(examples, predictions)
+        summary["f1_at_0.5"] = _id_avg_f1(examples, predictions, 0.5)
+        return summary
+
+    summary = {"rows": len(examples), "similarity_alone": summarise_scores(examples, [r[1] for r in rows]),
+               "lexical_features_out_of_fold": out_of_fold(slice(2, None)),
+               "similarity_and_lexical_out_of_fold": out_of_fold(slice(1, None))}
+    if use_cross_encoder:
+        summary["cross_encoder_alone"] = summarise_scores(examples, [1 / (1 + math.exp(-r[0])) for r in rows])
+        summary["all_signals_out_of_fold"] = out_of_fold(slice(0, None))
+    summary["shipped_out_of_fold"] = summary["all_signals_out_of_fold" if use_cross_encoder
+                                             else "similarity_and_lexical_out_of_fold"]
     return summary
 
 
