@@ -152,3 +152,15 @@ def test_calibrated_verifier_combines_model_scores_and_lexical_features(binary_m
                                                   ("berlin germany", "paris capital"), ("", "paris")])
     assert [v.label for v in verdicts] == ["supported", "not_supported", "not_supported"]
     assert verdicts[2].probability == 0.0 and verdicts[0].verifier == "citeline:calibrated"
+
+
+def test_similarity_embeds_each_evidence_once_across_claims(binary_model):
+    from citeline.verifiers.similarity import MaxSimilarity
+
+    similarity = MaxSimilarity(binary_model, max_length=16)
+    evidence = " ".join(WORDS)
+    first = similarity.score([(evidence, "paris capital"), (evidence, "berlin river")])
+    assert len(similarity._windows) == 1 and len(similarity._windows[evidence]) > 1
+    assert all(-1.0 <= s <= 1.0 for s in first)
+    fresh = MaxSimilarity(binary_model, max_length=16).score([(evidence, "berlin river")])
+    assert fresh[0] == pytest.approx(first[1], abs=1e-6)

@@ -21,11 +21,13 @@ class MaxSimilarity:
     """``score(pairs)`` -> max cosine(claim, evidence window) per pair, in [-1, 1]."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, max_cached_evidence: int = 20_000) -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.max_length = max_length
         self.batch_size = batch_size
+        self.max_cached_evidence = max_cached_evidence  # bounds memory on long batch runs
         self._cache: dict[str, float] = {}
+        self._windows: dict[str, Any] = {}  # evidence text -> its window embeddings
         self._model: Any = None
         self._tokenizer: Any = None
 
@@ -39,18 +41,27 @@ class MaxSimilarity:
     def _score_uncached(self, pairs: list[Pair]) -> list[float]:
         self._load()
         evidences, claims = zip(*pairs)
-        # Each window is embedded alone, so it may fill the whole max_length.
-        windows = split_evidence(self._tokenizer, evidences, ["" for _ in evidences], self.max_length)
-        flat = [w for pair_windows in windows for w in pair_windows]
+        evidence_vectors = self._evidence_vectors(list(dict.fromkeys(evidences)))
         claim_vectors = self._embed(list(claims))
-        window_vectors = self._embed(flat)
-        scores, start = [], 0
-        for i, pair_windows in enumerate(windows):
-            count = len(pair_windows)
-            block = window_vectors[start:start + count]
-            scores.append(float((block @ claim_vectors[i]).max()) if count else 0.0)
-            start += count
-        return scores
+        return [float((evidence_vectors[e] @ claim_vectors[i]).max()) if len(evidence_vectors[e]) else 0.0
+                for i, e in enumerate(evidences)]
+
+    def _evidence_vectors(self, evidences: list[str]) -> dict[str, Any]:
+        """Window embeddings per evidence text. They do not depend on the claim, so a source
+        checked against many claims (every claim of an answer) is embedded once."""
+        todo = [e for e in evidences if e not in self._windows]
+        if len(self._windows) + len(todo) > self.max_cached_evidence:
+            self._windows.clear()
+            todo = list(evidences)
+        if todo:
+            # Each window is embedded alone, so it may fill the whole max_length.
+            windows = split_evidence(self._tokenizer, todo, ["" for _ in todo], self.max_length)
+            vectors = self._embed([w for pair_windows in windows for w in pair_windows])
+            start = 0
+            for evidence, pair_windows in zip(todo, windows):
+                self._windows[evidence] = vectors[start:start + len(pair_windows)]
+                start += len(pair_windows)
+        return {e: self._windows[e] for e in evidences}
 
     def _embed(self, texts: list[str]) -> Any:
         import torch
