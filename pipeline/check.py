@@ -14,7 +14,7 @@ error ("supported by [3], which it does not cite") from an unsupported claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from citeline.pipeline.claims import ClaimSplitter
 from citeline.pipeline.types import (
@@ -27,7 +27,9 @@ from citeline.pipeline.types import (
     Report,
     Verdict,
 )
-from citeline.verifiers.base import Verifier
+
+if TYPE_CHECKING:  # a runtime import would be circular: verifiers use the data model
+    from citeline.verifiers.base import Verifier
 
 ALCE_MAX_CITATIONS = 3
 

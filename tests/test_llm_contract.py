@@ -161,3 +161,27 @@ def test_timeouts(backend):
     impatient = OpenAICompatibleLLM(llm.base_url, timeout=0.001, max_retries=1, backoff=0.01)
     with pytest.raises(LLMError, match="no answer within"):
         impatient.generate([chat("Tell me a long story.", max_tokens=200)])
+
+
+def test_citeline_revise_runs_against_the_vllm_server(backend, tmp_path):
+    """RARR end to end through the CLI against a live vLLM OpenAI-compatible server."""
+    import json
+
+    from citeline.pipeline.cli import main
+
+    kind, llm = backend
+    if kind != "vllm-server":
+        pytest.skip("the CLI run is exercised against the vLLM server only")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"id": "eiffel", "text": (
+        "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was completed in 1889 "
+        "for the World's Fair. It is 330 metres tall.")}) + "\n")
+    out = tmp_path / "revised.json"
+    text = "The Eiffel Tower was completed in 1899."
+    code = main(["revise", "--text", text, "--corpus", str(corpus), "--backend", "openai",
+                 "--base-url", llm.base_url, "--verifier", "lexical", "--gate", "choice",
+                 "--question-samples", "1", "--max-questions", "2", "--out", str(out), "--no-progress"])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert result["original"] == text
+    assert result["counters"]["llm_calls"] >= 2  # questions, then at least one gate
