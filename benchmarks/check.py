@@ -97,7 +97,7 @@ def main() -> None:
     for name, r in results.items():
         rate = r["records"] / r["seconds"]
         print(f"| {name} | {r['verifier']} | {rate:.1f} | {r['claims'] / r['seconds']:.1f} | "
-              f"{r['peak_mb']:.0f} | {rate / fastest:.2f}x |")
+              f"{r['peak_mb']:.0f} | {rate / fastest:.3g}x |")
 
     python = startup_seconds([sys.executable, "-c", "pass"])
     helps = startup_seconds([sys.executable, "-m", "citeline.pipeline.cli", "--help"])
