@@ -116,8 +116,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _read_check_request(args: argparse.Namespace):
     from citeline.pipeline.check import CheckRequest
-    from citeline.pipeline.records import RecordError, documents_from_json, request_from_record
-    from citeline.pipeline.types import Answer, Document
+    from citeline.pipeline.records import RecordError, documents_from_files, request_from_record
+    from citeline.pipeline.types import Answer
 
     if args.record:
         if args.source or args.sources:
@@ -131,17 +131,7 @@ def _read_check_request(args: argparse.Namespace):
         answer = args.answer_file.read_text(encoding="utf-8")
     if not answer.strip():
         raise RecordError("the answer is empty: there is nothing to check")
-    if args.sources and args.source:
-        raise RecordError("give sources either as --source files or as one --sources JSON file, not both")
-    if args.sources:
-        documents = documents_from_json(json.loads(args.sources.read_text(encoding="utf-8")))
-    elif args.source:
-        stems = [p.stem for p in args.source]
-        ids = stems if len(set(stems)) == len(stems) else [str(i) for i in range(1, len(stems) + 1)]
-        documents = tuple(Document(id=i, title=p.stem, text=p.read_text(encoding="utf-8"))
-                          for i, p in zip(ids, args.source))
-    else:
-        raise RecordError("no sources: pass --source FILE (repeatable) or --sources FILE.json")
+    documents = documents_from_files(args.source, args.sources)
     return CheckRequest(Answer(answer, args.question), documents)
 
 

@@ -8,7 +8,8 @@ ALCE's field names ``output`` and ``docs`` are accepted too.
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 from citeline.pipeline.check import CheckRequest
 from citeline.pipeline.types import Answer, Document
@@ -57,6 +58,25 @@ def documents_from_json(sources: Any) -> tuple[Document, ...]:
     if duplicates:
         raise RecordError(f"source ids must be unique; repeated: {duplicates}")
     return documents
+
+
+def documents_from_files(files: Sequence[Path], sources_json: Path | None,
+                         ids_from_names: bool = True) -> tuple[Document, ...]:
+    """Sources given on a command line: text files in citation order, or one JSON list file.
+
+    With ``ids_from_names`` a file's id is its name without suffix (so ``[paris]`` cites
+    paris.txt) unless two names clash; otherwise it is its 1-based position.
+    """
+    if sources_json and files:
+        raise RecordError("give sources either as --source files or as one --sources JSON file, not both")
+    if sources_json:
+        return documents_from_json(json.loads(sources_json.read_text(encoding="utf-8")))
+    if not files:
+        raise RecordError("no sources: pass --source FILE (repeatable) or --sources FILE.json")
+    stems = [p.stem for p in files]
+    unique = len(set(stems)) == len(stems)
+    ids = stems if ids_from_names and unique else [str(i) for i in range(1, len(files) + 1)]
+    return tuple(Document(id=i, title=p.stem, text=p.read_text(encoding="utf-8")) for i, p in zip(ids, files))
 
 
 def _document(item: Any, position: int) -> Document:

@@ -60,17 +60,9 @@ def _fail(message: str) -> int:
 
 
 def _documents(args: argparse.Namespace):
-    from citeline.pipeline.records import RecordError, documents_from_json
-    from citeline.pipeline.types import Document
+    from citeline.pipeline.records import documents_from_files
 
-    if args.sources and args.source:
-        raise RecordError("give sources either as --source files or as one --sources JSON file, not both")
-    if args.sources:
-        return documents_from_json(json.loads(args.sources.read_text(encoding="utf-8")))
-    if not args.source:
-        raise RecordError("no sources: pass --source FILE (repeatable) or --sources FILE.json")
-    return tuple(Document(id=str(n), title=p.stem, text=p.read_text(encoding="utf-8"))
-                 for n, p in enumerate(args.source, 1))
+    return documents_from_files(args.source, args.sources, ids_from_names=False)
 
 
 def _llm(args: argparse.Namespace):
