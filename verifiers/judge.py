@@ -2,7 +2,9 @@
 it only about the pairs a small verifier is unsure of.
 
 The judge answers attributable / extrapolatory / contradictory; only "attributable" counts as
-supported. Where the engine returns token log-probabilities, P(supported) is the share of the
+supported. By default the answer is constrained to the three labels (structured ``choice``
+output: small models otherwise wander off the format; a backend that refuses choices is asked
+again without). Where the engine returns token log-probabilities, P(supported) is the share of the
 first token's probability that goes to "attributable" among the three labels; otherwise the
 reply must be exactly one label (case, quotes and a trailing full stop aside). A reply that is
 neither is a counted failure: its verdict carries a NaN probability (the bench counts it wrong)
@@ -56,8 +58,10 @@ class LLMJudgeVerifier:
     """Asks an LLM (any ``citeline.pipeline.llm`` engine) whether the evidence supports the claim."""
 
     def __init__(self, llm: Any, prompt: str = "attribution_judge", threshold: float = 0.5,
-                 max_evidence_chars: int = 12000, logprobs: int = 10, name: str | None = None) -> None:
+                 max_evidence_chars: int = 12000, logprobs: int = 10, constrained: bool = True,
+                 name: str | None = None) -> None:
         self.llm = llm
+        self.constrained = constrained
         self.prompt_name = prompt
         self.threshold = threshold
         self.max_evidence_chars = max_evidence_chars
@@ -69,23 +73,32 @@ class LLMJudgeVerifier:
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         if not pairs:
             return []
-        results = self.llm.generate([self._request(e, c) for e, c in pairs])
+        from citeline.pipeline.llm.base import UnsupportedRequest
+
+        try:
+            results = self.llm.generate([self._request(e, c) for e, c in pairs])
+        except UnsupportedRequest:
+            if not self.constrained:
+                raise
+            self.constrained = False  # this backend cannot constrain choices: parse free text
+            results = self.llm.generate([self._request(e, c) for e, c in pairs])
         return [self._verdict(i, result.completions[0]) for i, result in enumerate(results)]
 
     def _request(self, evidence: str, claim: str) -> Any:
-        from citeline.pipeline.llm.base import GenerationRequest, Message
+        from citeline.pipeline.llm.base import GenerationRequest, Message, StructuredOutput
 
         if self._prompt is None:
             from citeline.prompts import load_prompt
 
             self._prompt = load_prompt(self.prompt_name)
         rendered = self._prompt.render(evidence=evidence[: self.max_evidence_chars], claim=claim)
+        choice = StructuredOutput(choice=tuple(label.capitalize() for label in LABELS)) if self.constrained else None
         return GenerationRequest(messages=tuple(Message(role or "user", text) for role, text in rendered),
-                                 max_tokens=5, temperature=0.0, logprobs=self.logprobs)
+                                 max_tokens=8, temperature=0.0, logprobs=self.logprobs, structured=choice)
 
     def _verdict(self, index: int, completion: Any) -> Verdict:
         probabilities = None
-        if completion.logprobs:
+        if completion.logprobs and completion.logprobs[0].top:  # no alternatives: nothing to weigh
             first = completion.logprobs[0]
             probabilities = label_probabilities({first.token: first.logprob, **first.top})
         if probabilities is None:

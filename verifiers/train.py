@@ -1,8 +1,9 @@
 """Fine-tune a cross-encoder verifier: (evidence, claim) -> P(supported).
 
-``citeline train-verifier --config verifiers/configs/minilm_attr.json`` trains citeline's shipped
-model. Everything that changes the result is in the config (data mix, seed, settings), so a run
-is reproducible from it; the run writes ``train_log.json`` beside the model.
+``citeline train-verifier --config verifiers/configs/minilm_attr_stage1.json``, then
+``minilm_attr_stage2.json`` (which continues from stage 1 on newly drawn pairs), trains citeline's
+shipped model. Everything that changes the result is in the config (data mix, seeds, settings),
+so a run is reproducible from it; the run writes ``train_log.json`` beside the model.
 
 Data: public fact-checking / NLI sets, each mapped to supported (1) or not (0): neutral,
 contradiction, refuted, partial and irrelevant all count as not supported. Each source is
@@ -18,7 +19,6 @@ almost hold, the support), so the model learns on inputs shaped like the ones it
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -49,7 +49,8 @@ class TrainConfig:
     sources: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
     attributionbench_repeats: int = 3  # times each training-part row of AttributionBench dev is seen (0: none)
     holdout_fraction: float = 0.3  # of AttributionBench dev, kept out of training to pick the model
-    seed: int = 13
+    seed: int = 13  # also fixes which AttributionBench dev rows are held out
+    sample_seed: int | None = None  # draws the training pairs (default: seed); vary it to continue on new pairs
     max_length: int = 256
     batch_size: int = 16
     learning_rate: float = 5e-5
@@ -269,7 +270,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     torch.manual_seed(config.seed)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    rng = random.Random(config.seed)
+    rng = random.Random(config.seed if config.sample_seed is None else config.sample_seed)
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -346,58 +347,72 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     With the cross-encoder among its features, those are the held-out rows; without it, all of
     dev (the embedding model and the lexical features never saw it). Out-of-fold predictions on
     those rows give an honest dev estimate and the threshold; the saved calibrator is then
-    refitted on all of them.
+    refitted on all of them. Both options are scored on the held-out rows, so the log shows what
+    the cross-encoder adds.
     """
     from citeline.evals.attributionbench import load_examples
     from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator, statement
     from citeline.verifiers.cross_encoder import CrossEncoderVerifier
-    from citeline.verifiers.similarity import EMBEDDING_MODEL, MaxSimilarity
+    from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSimilarity
 
-    model_dir = Path(config.output_dir) / "model"
+    out = Path(config.output_dir)
+    model_dir = out / "model"
     dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
     _, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
+    held_out_ids = {e.id for e in held_out}
+    pairs = [e.pair for e in dev]
+    embedding = EmbeddingSimilarity(EMBEDDING_MODEL).signals([(e, statement(c)) for e, c in pairs])
+    cross_encoder = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads)
+    scores = [0.5] * len(dev)  # placeholder where the cross-encoder was trained on the row
+    held_out_index = [i for i, e in enumerate(dev) if e.id in held_out_ids]
+    for i, score in zip(held_out_index, cross_encoder.score([pairs[i] for i in held_out_index])):
+        scores[i] = score
+    rows = feature_rows(pairs, scores, embedding)
+    labels = [int(e.attributable) for e in dev]
+    (out / "calibration_features.json").write_text(json.dumps(
+        {"ids": [e.id for e in dev], "held_out": [e.id in held_out_ids for e in dev], "labels": labels,
+         "features": list(FEATURES), "rows": rows}))
+
+    summary = {"held_out": signal_summary([dev[i] for i in held_out_index], [rows[i] for i in held_out_index],
+                                          folds, config.seed, with_cross_encoder=True),
+               "all_dev": signal_summary(dev, rows, folds, config.seed, with_cross_encoder=False)}
     use_cross_encoder = config.calibrator_uses_cross_encoder
-    examples = held_out if use_cross_encoder else dev
-    pairs = [e.pair for e in examples]
-    labels = [int(e.attributable) for e in examples]
-    scores = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads
-                                  ).score(pairs) if use_cross_encoder else [0.5] * len(pairs)
-    similarities = MaxSimilarity(EMBEDDING_MODEL).score([(e, statement(c)) for e, c in pairs])
-    rows = feature_rows(pairs, scores, similarities)
-    (Path(config.output_dir) / "calibration_features.json").write_text(json.dumps(
-        {"ids": [e.id for e in examples], "labels": labels, "features": list(FEATURES), "rows": rows}))
-    summary = calibration_summary(examples, rows, labels, folds, config.seed, use_cross_encoder)
-    features = list(FEATURES) if use_cross_encoder else list(FEATURES[1:])
-    start = len(FEATURES) - len(features)
-    calibrator = fit_calibrator([r[start:] for r in rows], labels, features, notes=(
-        f"fitted on {len(examples)} AttributionBench dev rows ({'held-out part' if use_cross_encoder else 'all'}, "
-        f"seed {config.seed}); threshold = best out-of-fold mean per-dataset macro-F1"))
-    calibrator.threshold = summary["shipped_out_of_fold"]["best_threshold"]
+    index = held_out_index if use_cross_encoder else list(range(len(dev)))
+    first = 0 if use_cross_encoder else 1
+    calibrator = fit_calibrator([rows[i][first:] for i in index], [labels[i] for i in index], FEATURES[first:],
+                                notes=(f"fitted on {len(index)} AttributionBench dev rows "
+                                       f"({'held-out part' if use_cross_encoder else 'all'}, seed {config.seed}); "
+                                       f"threshold = best out-of-fold mean per-dataset macro-F1"))
+    shipped = summary["held_out" if use_cross_encoder else "all_dev"][
+        "all_signals" if use_cross_encoder else "embedding_and_lexical"]
+    summary["shipped"] = shipped
+    calibrator.threshold = shipped["best_threshold"]
     calibrator.save(model_dir)
     (model_dir / "citeline.json").write_text(json.dumps(
         {"max_length": config.max_length, "embedding_model": EMBEDDING_MODEL}) + "\n")
-    (Path(config.output_dir) / "calibration.json").write_text(json.dumps(summary, indent=2))
+    (out / "calibration.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return summary
 
 
-def calibration_summary(examples: list[Any], rows: list[list[float]], labels: list[int], folds: int, seed: int,
-                        use_cross_encoder: bool) -> dict[str, Any]:
-    """Out-of-fold scores of each signal group, so the model card can say what each one adds."""
-    def out_of_fold(columns: slice) -> dict[str, float]:
-        predictions = _out_of_fold([r[columns] for r in rows], labels, examples, folds, seed)
+def signal_summary(examples: list[Any], rows: list[list[float]], folds: int, seed: int,
+                   with_cross_encoder: bool) -> dict[str, Any]:
+    """Each signal alone, and out-of-fold calibrated groups of them, so the model card can say
+    what each one adds. Columns follow calibrated.FEATURES."""
+    labels = [int(e.attributable) for e in examples]
+
+    def out_of_fold(first: int) -> dict[str, float]:
+        predictions = _out_of_fold([r[first:] for r in rows], labels, examples, folds, seed)
         summary = summarise_scores(examples, predictions)
         summary["f1_at_0.5"] = _id_avg_f1(examples, predictions, 0.5)
         return summary
 
     summary = {"rows": len(examples), "similarity_alone": summarise_scores(examples, [r[1] for r in rows]),
-               "lexical_features_out_of_fold": out_of_fold(slice(2, None)),
-               "similarity_and_lexical_out_of_fold": out_of_fold(slice(1, None))}
-    if use_cross_encoder:
-        summary["cross_encoder_alone"] = summarise_scores(examples, [1 / (1 + math.exp(-r[0])) for r in rows])
-        summary["all_signals_out_of_fold"] = out_of_fold(slice(0, None))
-    summary["shipped_out_of_fold"] = summary["all_signals_out_of_fold" if use_cross_encoder
-                                             else "similarity_and_lexical_out_of_fold"]
+               "token_recall_alone": summarise_scores(examples, [r[2] for r in rows]),
+               "lexical_features": out_of_fold(3), "embedding_and_lexical": out_of_fold(1)}
+    if with_cross_encoder:
+        summary["cross_encoder_alone"] = summarise_scores(examples, [r[0] for r in rows])
+        summary["all_signals"] = out_of_fold(0)
     return summary
 
 
@@ -444,11 +459,13 @@ def export(config: TrainConfig, destination: str | Path) -> Path:
 
 
 def main(config_path: str | None, output_dir: str | None = None, progress: bool = True,
-         calibrate_only: bool = False) -> int:
+         calibrate_only: bool = False, export_to: str | None = None) -> int:
     config = TrainConfig.load(config_path) if config_path else TrainConfig()
     if output_dir:
         config.output_dir = output_dir
     if not calibrate_only:
         print(f"best model saved to {train(config, progress=progress)}")
     calibrate(config)
+    if export_to:
+        print(f"exported to {export(config, export_to)}")
     return 0

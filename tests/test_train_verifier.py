@@ -1,0 +1,148 @@
+"""The verifier's training data (label mapping, balance, the dev split) and one tiny end-to-end
+training run: train, calibrate, export, load as a verifier."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
+from citeline.verifiers.train import (TrainConfig, TrainPair, balanced_sample, length_grouped_batches, load_source,
+                                      split_attributionbench_dev)
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture
+def nli_root(tmp_path: Path) -> Path:
+    nli = tmp_path / "nli"
+    _write(nli / "fever_rte/dev.jsonl", [{"input0": "e", "input1": "c", "label": label}
+                                         for label in ("entailment", "neutral", "contradiction")])
+    _write(nli / "factcheck_gpt/claim_evidence_stance.jsonl", [
+        {"evidence": "e", "claim": "c", "stance": s} for s in ("completely-support", "partially-support", "refute")])
+    _write(nli / "wice/claim_dev.jsonl", [{"evidence": ["a", "b"], "claim": "c", "label": "supported"}])
+    _write(nli / "wice/claim_test.jsonl", [{"evidence": ["a"], "claim": "c", "label": "partially_supported"}])
+    _write(nli / "summedits/summedits_news.jsonl", [{"doc": "d", "summary": "s", "label": v} for v in (1, 0)])
+    _write(nli / "climate_fever/all.jsonl", [{"claim": "c", "evidences": [
+        {"evidence": "e1", "evidence_label": "SUPPORTS"}, {"evidence": "e2", "evidence_label": "NOT_ENOUGH_INFO"},
+        {"evidence": "e3", "evidence_label": "REFUTES"}]}])
+    for system in ("dodeca", "memnet"):
+        for kind in ("consistent", "inconsistent"):
+            _write(nli / f"q2/{system}_{kind}.jsonl", [{"knowledge": "k", "response": kind}])
+    _write(nli / "curriculum_nli/drop/train.jsonl", [{"premise": "p", "hypothesis": "h", "gold_label": g}
+                                                    for g in ("entailment", "neutral", "contradiction")])
+    return tmp_path
+
+
+@pytest.mark.parametrize("source, labels", [
+    ("fever", [1, 0, 0]),  # neutral and contradiction are both "not supported"
+    ("factcheck_gpt", [1, 0, 0]),  # partial support leaves part of the claim unsupported
+    ("wice", [1, 0]),
+    ("summedits", [1, 0]),
+    ("climate_fever", [1, 0, 0]),
+    ("q2", [1, 0, 1, 0]),
+    ("curriculum:drop", [1, 0, 0]),
+])
+def test_each_source_maps_its_labels_to_supported_or_not(nli_root, source, labels):
+    pairs = load_source(source, nli_root)
+    assert [p.label for p in pairs] == labels
+    assert all(p.evidence and p.claim and p.source == source for p in pairs)
+
+
+def test_wice_evidence_sentences_are_joined(nli_root):
+    assert load_source("wice", nli_root)[0].evidence == "a b"
+
+
+def test_an_unknown_source_names_the_known_ones(nli_root):
+    with pytest.raises(ValueError, match="unknown training source 'snli'.*fever"):
+        load_source("snli", nli_root)
+
+
+def test_balanced_sample_takes_half_of_each_label_where_it_can():
+    pairs = [TrainPair("e", f"c{i}", int(i < 30), "s") for i in range(100)]  # 30 supported, 70 not
+    sample = balanced_sample(pairs, 40, random.Random(0))
+    assert sum(p.label for p in sample) == 20 and len(sample) == 40
+    short = balanced_sample(pairs, 80, random.Random(0))  # only 30 supported: the rest are negatives
+    assert sum(p.label for p in short) == 30 and len(short) == 80
+    assert balanced_sample(pairs, 40, random.Random(0)) == sample
+
+
+class _Row:
+    def __init__(self, id: str, src_dataset: str, attributable: bool) -> None:
+        self.id, self.src_dataset, self.attributable = id, src_dataset, attributable
+
+
+def test_the_dev_split_is_stratified_disjoint_and_reproducible():
+    rows = [_Row(f"{d}-{i}", d, i % 2 == 0) for d in ("A", "B") for i in range(20)]
+    train, held_out = split_attributionbench_dev(rows, 0.3, seed=13)
+    assert {r.id for r in train}.isdisjoint(r.id for r in held_out)
+    assert len(train) + len(held_out) == len(rows)
+    for dataset in ("A", "B"):
+        for label in (True, False):
+            assert sum(r.src_dataset == dataset and r.attributable == label for r in held_out) == 3
+    again = split_attributionbench_dev(list(reversed(rows)), 0.3, seed=13)[1]  # input order does not matter
+    assert sorted(r.id for r in again) == sorted(r.id for r in held_out)
+
+
+def test_length_grouped_batches_cover_every_pair_once():
+    lengths = [random.Random(i).randint(5, 300) for i in range(103)]
+    batches = length_grouped_batches(lengths, 8, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(103))
+    assert all(len(b) <= 8 for b in batches)
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"seed": 1, "learning_rat": 1e-5}))
+    with pytest.raises(ValueError, match="learning_rat"):
+        TrainConfig.load(path)
+
+
+@pytest.mark.slow
+def test_train_calibrate_export_and_load(nli_root, tmp_path):
+    """A tiny model, a few steps: every stage runs and the exported folder is a working verifier."""
+    pytest.importorskip("sklearn")
+    from tests.test_cross_encoder import _tiny_model
+
+    from citeline.verifiers.calibrated import CalibratedVerifier
+    from citeline.verifiers.default import load_verifier
+    from citeline.verifiers.train import main
+
+    words = ["paris capital france", "berlin germany city", "river seine population"]
+    rows = [{"id": f"{d}-{i}", "src_dataset": d, "question": "what", "claim": words[i % 3],
+             "references": [words[i % 3] if i % 2 == 0 else words[(i + 1) % 3]],
+             "attribution_label": "attributable" if i % 2 == 0 else "not attributable"}
+            for d in ("ExpertQA", "Stanford-GenSearch", "AttributedQA", "LFQA") for i in range(40)]
+    _write(nli_root / "attributionbench/dev_all_subset_balanced.jsonl", rows)
+    (tmp_path / "base").mkdir()
+    config = TrainConfig(base_model=str(_tiny_model(tmp_path / "base", {0: "supported"})),
+                         output_dir=str(tmp_path / "run"), data_dir=str(nli_root), sources={"fever": 3},
+                         attributionbench_repeats=1, max_length=32, batch_size=8, eval_every=4, bf16=False,
+                         num_threads=1)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config.__dict__))
+
+    assert main(str(config_path), progress=False, export_to=str(tmp_path / "shipped")) == 0
+    log = json.loads((tmp_path / "run/train_log.json").read_text())
+    assert log["pairs"] == 3 + 112 and log["history"]  # 70% of 160 dev rows train
+    calibration = json.loads((tmp_path / "run/calibration.json").read_text())
+    assert calibration["held_out"]["rows"] == 48 and "all_signals" in calibration["held_out"]
+    verifier = load_verifier(str(tmp_path / "shipped"))
+    assert isinstance(verifier, CalibratedVerifier)
+    verdicts = verifier.verify([("paris capital france", "what\nparis capital france"), ("", "what\nparis")])
+    assert 0.0 <= verdicts[0].probability <= 1.0 and verdicts[1].probability == 0.0
+
+
+def test_the_shipped_configs_load_and_chain():
+    folder = Path(__file__).resolve().parents[1] / "verifiers/configs"
+    first = TrainConfig.load(folder / "minilm_attr_stage1.json")
+    second = TrainConfig.load(folder / "minilm_attr_stage2.json")
+    assert second.base_model == f"{first.output_dir}/model"  # stage 2 continues from stage 1
+    assert second.seed == first.seed  # the same held-out dev rows
+    assert second.sample_seed != first.seed  # new training pairs
