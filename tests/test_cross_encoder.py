@@ -19,8 +19,9 @@ WORDS = ("the a paris is capital of france berlin germany city river seine popul
 
 
 def _tiny_model(folder, id2label):
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
-    tokenizer = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
+    # transformers 5 reads a fast tokenizer's vocabulary from `vocab`, not from a vocab.txt file
+    vocab = {word: i for i, word in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
+    tokenizer = transformers.BertTokenizerFast(vocab=vocab)
     config = transformers.BertConfig(
         vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=128, num_labels=len(id2label),
@@ -174,3 +175,4 @@ def test_bfloat16_scores_stay_close_to_float32(binary_model):
     assert half == pytest.approx(full, abs=0.02)
     with pytest.raises(ValueError, match="precision must be one of"):
         CrossEncoderVerifier(binary_model, precision="int4").score(pairs)
+

@@ -79,3 +79,14 @@ def test_token_recall_finds_each_claim_word_in_the_evidence():
     assert copied.token_recall > 0.9
     assert unrelated.token_recall < partial.token_recall < copied.token_recall
     assert no_content.token_recall == pytest.approx(no_content.similarity)  # no content tokens to align
+
+
+@pytest.mark.slow
+def test_the_evidence_cache_is_bounded_by_tokens_and_keeps_what_the_call_needs():
+    from citeline.verifiers.similarity import EmbeddingSimilarity
+
+    similarity = EmbeddingSimilarity(max_cached_tokens=12)
+    similarity.signals([("Paris is the capital of France", "Paris"), ("Berlin is in Germany", "Berlin")])
+    assert [len(e.tokens) for e in similarity._evidence.values()] == [6, 4]  # 10 tokens: under the bound
+    similarity.signals([("Berlin is in Germany", "Germany"), ("The Seine flows through Paris", "Seine")])
+    assert set(similarity._evidence) == {"Berlin is in Germany", "The Seine flows through Paris"}  # Paris dropped

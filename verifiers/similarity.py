@@ -38,11 +38,13 @@ class EmbeddingSimilarity:
     """``signals(pairs)`` -> (similarity, token_recall) per pair; ``score(pairs)`` -> similarity."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
-                 batch_size: int = 32, max_cached_evidence: int = 2_000, precision: str = "auto") -> None:
+                 batch_size: int = 32, max_cached_tokens: int = 1_000_000, precision: str = "auto") -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.max_length = max_length
         self.batch_size = batch_size
-        self.max_cached_evidence = max_cached_evidence  # bounds memory: token vectors are kept per evidence
+        # Token vectors of encoded evidence are kept for later claims; this bounds their memory
+        # (a million float16 vectors of 384 numbers: about 770 MB).
+        self.max_cached_tokens = max_cached_tokens
         self.precision = precision
         self._cache: dict[str, EmbeddingSignals] = {}
         self._evidence: dict[str, _Encoded] = {}
@@ -79,13 +81,14 @@ class EmbeddingSimilarity:
         """Window and token vectors per evidence text. They do not depend on the claim, so a
         source checked against many claims (every claim of an answer) is encoded once."""
         todo = [e for e in evidences if e not in self._evidence]
-        if len(self._evidence) + len(todo) > self.max_cached_evidence:
-            self._evidence.clear()
-            todo = list(evidences)
         if todo:
             # Each window is embedded alone, so it may fill the whole max_length.
             windows = split_evidence(self._tokenizer, todo, ["" for _ in todo], self.max_length)
-            self._evidence.update(zip(todo, self._encode(windows, content_only=False)))
+            fresh = dict(zip(todo, self._encode(windows, content_only=False)))
+            cached = sum(len(e.tokens) for e in self._evidence.values())
+            if cached + sum(len(e.tokens) for e in fresh.values()) > self.max_cached_tokens:
+                self._evidence = {e: self._evidence[e] for e in evidences if e in self._evidence}
+            self._evidence.update(fresh)
         return {e: self._evidence[e] for e in evidences}
 
     def _encode(self, groups: list[list[str]], content_only: bool) -> list[_Encoded]:
