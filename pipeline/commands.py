@@ -103,11 +103,12 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         request = _read_check_request(args)
+        checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
     except (OSError, RecordError, ValueError) as error:
         return _fail(str(error))
     from citeline.pipeline.render import report_table
 
-    report = _checker(args).check_many([request])[0]
+    report = checker.check_many([request])[0]
     if args.out:
         args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
     print(report.to_json(indent=2) if args.json else report_table(report))
@@ -145,7 +146,10 @@ def run_eval(args: argparse.Namespace) -> int:
         return _fail("--batch-size must be at least 1 and --limit at least 0")
     from citeline.pipeline.render import summary_table
 
-    runner = EvalRun(_checker(args), batch_size=args.batch_size)
+    try:
+        runner = EvalRun(_checker(args), batch_size=args.batch_size)
+    except ValueError as error:  # a bad --verifier spec
+        return _fail(str(error))
     try:
         summary = runner.run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
                              limit=args.limit, progress=not args.no_progress)

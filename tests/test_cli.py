@@ -187,3 +187,13 @@ def test_check_with_the_default_splitter_and_verifier(tmp_path, capsys):
     record.write_text(json.dumps(RECORDS[0]))
     assert main(["check", "--record", str(record)]) in (0, 1)
     assert "citation recall" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "eval"])
+def test_a_bad_verifier_spec_is_a_clean_error_that_names_the_choices(command, tmp_path, capsys):
+    source = tmp_path / "paris.txt"
+    source.write_text("Paris is the capital of France.")
+    args = (["check", "--answer", "Paris is the capital [1].", "--source", str(source)] if command == "check"
+            else ["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(tmp_path / "o"), "--no-progress"])
+    assert main([*args, "--splitter", "regex", "--verifier", "judge:gpt"]) == 2
+    assert "judge:BACKEND[:MODEL]" in capsys.readouterr().err
