@@ -8,6 +8,7 @@ from citeline.verifiers.cross_encoder import (
     CrossEncoderVerifier,
     LabelError,
     find_support_label,
+    most_overlapping,
     pair_key,
 )
 
@@ -107,6 +108,19 @@ def test_windows_overlap_and_cover_the_whole_evidence(nli_model):
     windows = [c.evidence for c in verifier._chunk([(evidence, "paris")])]
     assert windows[0].startswith("the a paris") and windows[-1].endswith("claim evidence")
     assert windows[0].split()[-1] in windows[1].split()  # consecutive windows share tokens
+
+
+def test_max_windows_keeps_the_windows_sharing_most_claim_words_in_text_order(nli_model):
+    windows = ["river seine", "paris capital france", "berlin city", "capital of france", "paris"]
+    assert most_overlapping(windows, "Paris is the capital of France", 2) == ["paris capital france",
+                                                                            "capital of france"]
+    assert most_overlapping(windows, "nothing shared", 2) == windows[:2]  # ties: the earlier ones
+    assert most_overlapping(windows[:2], "paris", 5) == windows[:2]
+
+    evidence = " ".join(WORDS * 6)
+    capped = CrossEncoderVerifier(nli_model, max_length=32, max_windows=2)
+    capped._load()
+    assert len(capped._chunk([(evidence, "paris")])) == 2
 
 
 def test_repeated_pairs_cost_no_model_work(nli_model):

@@ -46,9 +46,10 @@ def test_judge_and_cascade_specs(monkeypatch):
 
 def test_the_default_is_the_shipped_calibrated_verifier():
     calibrator = json.loads((default_model_dir() / "calibrator.json").read_text())
-    assert set(calibrator["features"]) <= set(FEATURES) and "cross_encoder_logit" in calibrator["features"]
-    weights = default_model_dir() / "model.safetensors"
-    assert weights.is_file() and weights.stat().st_size < 50 * 2**20  # the shipped cross-encoder, under 50 MB
+    assert set(calibrator["features"]) <= set(FEATURES)
+    # No network ships: the fine-tuned ones lost to the stock signals on held-out dev (model card).
+    assert "cross_encoder_logit" not in calibrator["features"]
+    assert not list(default_model_dir().glob("*.safetensors"))
     verifier = load_verifier("default")
     assert isinstance(verifier, (CalibratedVerifier, LexicalVerifier))  # lexical without torch
     assert verifier.name.startswith("citeline:") or verifier.name.startswith("lexical")

@@ -74,18 +74,20 @@ def test_balanced_sample_takes_half_of_each_label_where_it_can():
 
 
 class _Row:
-    def __init__(self, id: str, src_dataset: str, attributable: bool) -> None:
-        self.id, self.src_dataset, self.attributable = id, src_dataset, attributable
+    def __init__(self, id: str, src_dataset: str, attributable: bool, question: str = "q") -> None:
+        self.id, self.src_dataset, self.attributable, self.question = id, src_dataset, attributable, question
 
 
-def test_the_dev_split_is_stratified_disjoint_and_reproducible():
-    rows = [_Row(f"{d}-{i}", d, i % 2 == 0) for d in ("A", "B") for i in range(20)]
+def test_the_dev_split_holds_out_whole_questions_per_dataset_reproducibly():
+    rows = [_Row(f"{d}-{q}-{i}", d, i % 2 == 0, question=f"q{q}") for d in ("A", "B") for q in range(10)
+            for i in range(1 + q % 3)]
     train, held_out = split_attributionbench_dev(rows, 0.3, seed=13)
     assert {r.id for r in train}.isdisjoint(r.id for r in held_out)
     assert len(train) + len(held_out) == len(rows)
+    assert {(r.src_dataset, r.question) for r in train}.isdisjoint((r.src_dataset, r.question) for r in held_out)
     for dataset in ("A", "B"):
-        for label in (True, False):
-            assert sum(r.src_dataset == dataset and r.attributable == label for r in held_out) == 3
+        share = sum(r.src_dataset == dataset for r in held_out) / sum(r.src_dataset == dataset for r in rows)
+        assert 0.2 <= share <= 0.4
     again = split_attributionbench_dev(list(reversed(rows)), 0.3, seed=13)[1]  # input order does not matter
     assert sorted(r.id for r in again) == sorted(r.id for r in held_out)
 
@@ -97,15 +99,19 @@ def test_length_grouped_batches_cover_every_pair_once():
     assert all(len(b) <= 8 for b in batches)
 
 
-def test_config_rejects_unknown_keys(tmp_path):
+def test_config_rejects_unknown_keys_and_objectives(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"seed": 1, "learning_rat": 1e-5}))
     with pytest.raises(ValueError, match="learning_rat"):
         TrainConfig.load(path)
+    path.write_text(json.dumps({"objective": "contrastive"}))
+    with pytest.raises(ValueError, match="contrastive.*token_alignment"):
+        TrainConfig.load(path)
 
 
 @pytest.mark.slow
-def test_train_calibrate_export_and_load(nli_root, tmp_path):
+@pytest.mark.parametrize("objective", ["calibrator", "cross_encoder", "token_alignment"])
+def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
     """A tiny model, a few steps: every stage runs and the exported folder is a working verifier."""
     pytest.importorskip("sklearn")
     from tests.test_cross_encoder import _tiny_model
@@ -115,13 +121,13 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path):
     from citeline.verifiers.train import main
 
     words = ["paris capital france", "berlin germany city", "river seine population"]
-    rows = [{"id": f"{d}-{i}", "src_dataset": d, "question": "what", "claim": words[i % 3],
+    rows = [{"id": f"{d}-{i}", "src_dataset": d, "question": f"what {i // 4}", "claim": words[i % 3],
              "references": [words[i % 3] if i % 2 == 0 else words[(i + 1) % 3]],
              "attribution_label": "attributable" if i % 2 == 0 else "not attributable"}
             for d in ("ExpertQA", "Stanford-GenSearch", "AttributedQA", "LFQA") for i in range(40)]
     _write(nli_root / "attributionbench/dev_all_subset_balanced.jsonl", rows)
     (tmp_path / "base").mkdir()
-    config = TrainConfig(base_model=str(_tiny_model(tmp_path / "base", {0: "supported"})),
+    config = TrainConfig(objective=objective, base_model=str(_tiny_model(tmp_path / "base", {0: "supported"})),
                          output_dir=str(tmp_path / "run"), data_dir=str(nli_root), sources={"fever": 3},
                          attributionbench_repeats=1, max_length=32, batch_size=8, eval_every=4, bf16=False,
                          num_threads=1)
@@ -129,20 +135,30 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path):
     config_path.write_text(json.dumps(config.__dict__))
 
     assert main(str(config_path), progress=False, export_to=str(tmp_path / "shipped")) == 0
-    log = json.loads((tmp_path / "run/train_log.json").read_text())
-    assert log["pairs"] == 3 + 112 and log["history"]  # 70% of 160 dev rows train
     calibration = json.loads((tmp_path / "run/calibration.json").read_text())
-    assert calibration["held_out"]["rows"] == 48 and "all_signals" in calibration["held_out"]
+    assert calibration["held_out_stock_embedding"]["rows"] == 48  # whole questions: 3 of 10 per dataset
+    calibrator = json.loads((tmp_path / "shipped/calibrator.json").read_text())
+    settings = json.loads((tmp_path / "shipped/citeline.json").read_text())
+    weights = (tmp_path / "shipped/model.safetensors").is_file()
+    if objective == "calibrator":  # no network: fitted on all of dev, over the stock embedding model
+        assert not (tmp_path / "run/train_log.json").exists() and "held_out" not in calibration
+        assert calibrator["notes"].startswith("fitted on 160 ") and not weights
+    else:
+        log = json.loads((tmp_path / "run/train_log.json").read_text())
+        # 70% of 160 dev rows train; the fever claims ("c": unknown to the tiny vocabulary) have no
+        # content token to align, so token alignment leaves them out.
+        assert log["pairs"] == (3 if objective == "cross_encoder" else 0) + 112 and log["history"]
+        assert calibrator["notes"].startswith("fitted on 48 ") and weights
+    assert ("cross_encoder_logit" in calibrator["features"]) == (objective == "cross_encoder")
+    assert (settings["embedding_model"] == ".") == (objective == "token_alignment")  # the tuned model ships here
     verifier = load_verifier(str(tmp_path / "shipped"))
     assert isinstance(verifier, CalibratedVerifier)
     verdicts = verifier.verify([("paris capital france", "what\nparis capital france"), ("", "what\nparis")])
     assert 0.0 <= verdicts[0].probability <= 1.0 and verdicts[1].probability == 0.0
 
 
-def test_the_shipped_configs_load_and_chain():
+def test_the_shipped_configs_load():
     folder = Path(__file__).resolve().parents[1] / "verifiers/configs"
-    first = TrainConfig.load(folder / "minilm_attr_stage1.json")
-    second = TrainConfig.load(folder / "minilm_attr_stage2.json")
-    assert second.base_model == f"{first.output_dir}/model"  # stage 2 continues from stage 1
-    assert second.seed == first.seed  # the same held-out dev rows
-    assert second.sample_seed != first.seed  # new training pairs
+    objectives = {path.name: TrainConfig.load(path).objective for path in folder.glob("*.json")}
+    assert objectives == {"citeline_attr.json": "calibrator", "minilm_cross_encoder.json": "cross_encoder",
+                          "minilm_token_alignment.json": "token_alignment"}

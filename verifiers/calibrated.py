@@ -1,11 +1,12 @@
-"""A calibrated verifier: a small logistic regression over a fine-tuned cross-encoder's score,
-embedding similarity and cheap lexical and numeric signals, fitted on AttributionBench dev.
+"""A calibrated verifier: a small logistic regression over embedding similarity, token alignment
+and cheap lexical and numeric signals, optionally with a fine-tuned cross-encoder's score,
+fitted on AttributionBench dev.
 
-Why: a 22M-parameter cross-encoder reads at most a window of the evidence at a time and was
-trained on few in-domain pairs; word and number overlap with the whole evidence catch what it
-misses (an entity or a figure that is simply absent), and the regression turns the mixture
-into a calibrated P(supported). The regression has one weight per feature, stored as JSON next
-to the model, so it can be read, refitted and audited.
+Why: on attribution data an unsupported claim usually names something the evidence lacks (an
+entity, a figure, a detail), which word, number and token-alignment overlap with the whole
+evidence measure directly; the regression turns the mixture into a calibrated P(supported). It
+has one weight per feature, stored as JSON next to the settings, so it can be read, refitted and
+audited.
 """
 
 from __future__ import annotations
@@ -124,6 +125,18 @@ def fit_calibrator(rows: list[list[float]], labels: list[int], features: Sequenc
                       scale.tolist(), notes=notes)
 
 
+def model_settings(model_dir: str | Path) -> dict[str, Any]:
+    """The folder's citeline.json (window sizes, which embedding model), or {} where it has none."""
+    path = Path(model_dir) / "citeline.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def embedding_model_of(model_dir: str | Path, settings: dict[str, Any]) -> str:
+    """The embedding model a folder uses: a name, or (".") a tuned model stored in the folder."""
+    name = settings.get("embedding_model", EMBEDDING_MODEL)
+    return str(Path(model_dir) / name) if (Path(model_dir) / name).is_dir() else name
+
+
 class CalibratedVerifier:
     """citeline's default: embedding similarity and lexical signals (and, where the calibrator
     uses it, a fine-tuned cross-encoder stored in the same folder), combined by the calibrator."""
@@ -162,8 +175,7 @@ class CalibratedVerifier:
         if self._calibrator is None:
             from citeline.verifiers.cross_encoder import CrossEncoderVerifier
 
-            settings = json.loads((self.model_dir / "citeline.json").read_text(encoding="utf-8")) \
-                if (self.model_dir / "citeline.json").is_file() else {}
+            settings = model_settings(self.model_dir)
             calibrator = Calibrator.load(self.model_dir)
             if self.num_threads:
                 import torch
@@ -172,8 +184,10 @@ class CalibratedVerifier:
             if calibrator.uses_cross_encoder:
                 self._cross_encoder = CrossEncoderVerifier(
                     self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
-                    max_length=settings.get("max_length", 256), precision=self.precision, name=self.name)
-            self._similarity = EmbeddingSimilarity(settings.get("embedding_model", EMBEDDING_MODEL),
+                    max_length=settings.get("max_length", 256), max_windows=settings.get("max_windows"),
+                    precision=self.precision, name=self.name)
+            self._similarity = EmbeddingSimilarity(embedding_model_of(self.model_dir, settings),
+                                                   max_length=settings.get("embedding_max_length", 128),
                                                    batch_size=self.batch_size, precision=self.precision)
             self._calibrator = calibrator
         return self._calibrator

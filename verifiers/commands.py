@@ -6,33 +6,39 @@ import argparse
 
 EXAMPLES = """\
 examples:
-  # retrain citeline's shipped verifier: two stages of about 40 minutes each on 2 CPU cores,
-  # the second continuing from the first on newly drawn pairs; then copy it into the package
-  citeline train-verifier --config verifiers/configs/minilm_attr_stage1.json
-  citeline train-verifier --config verifiers/configs/minilm_attr_stage2.json \
+  # rebuild citeline's shipped verifier (about 2 minutes: a calibrator over the stock MiniLM
+  # signals, fitted on AttributionBench dev) and copy it into the package
+  citeline train-verifier --config verifiers/configs/citeline_attr.json \
       --export verifiers/models/citeline-minilm-attr
 
-  # the same data and settings, written elsewhere
-  citeline train-verifier --config verifiers/configs/minilm_attr_stage1.json --output-dir runs/my-verifier
+  # fine-tune a MiniLM cross-encoder (about 40 minutes on 2 CPU cores), written elsewhere
+  citeline train-verifier --config verifiers/configs/minilm_cross_encoder.json --output-dir runs/my-verifier
 
-The config is JSON with the fields of citeline.verifiers.train.TrainConfig (base model, data mix,
-seed, max_length, ...). Training data is read from data_dir (../shared/data by default).
-The run writes <output_dir>/model (the best checkpoint on held-out AttributionBench dev, with
-its calibrator.json fitted on that held-out part) and <output_dir>/train_log.json; then `citeline bench attributionbench --verifier <output_dir>/model`.
+  # tune the embedding model's token alignment instead (objective "token_alignment")
+  citeline train-verifier --config verifiers/configs/minilm_token_alignment.json
+
+The config is JSON with the fields of citeline.verifiers.train.TrainConfig (objective, base
+model, data mix, seed, max_length, ...). Training data is read from data_dir (../shared/data by
+default). AttributionBench dev is split by question: a trained network learns on one part and is
+chosen and calibrated on the held-out part. The run writes <output_dir>/model (the network, if
+any, with its calibrator.json and citeline.json), train_log.json and calibration.json (what each
+signal scores on held-out dev); then `citeline bench attributionbench --verifier <output_dir>/model`.
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train-verifier", help="fine-tune a cross-encoder verifier from a config",
-        description="Fine-tune a cross-encoder (evidence, claim) -> P(supported) verifier.",
+        "train-verifier", help="train and calibrate a verifier from a config",
+        description="Train an (evidence, claim) -> P(supported) verifier: a calibrator over embedding and "
+                    "lexical signals, optionally with a fine-tuned cross-encoder or a tuned embedding model.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="JSON training config (default: the built-in defaults)")
     parser.add_argument("--output-dir", help="where the model and log go (overrides the config)")
     parser.add_argument("--calibrate-only", action="store_true",
-                        help="skip training: refit the calibrator of the model already in --output-dir")
+                        help="skip training: refit the calibrator of the network already in --output-dir")
     parser.add_argument("--export", metavar="DIR",
-                        help="then copy the model (float16 weights), tokenizer and calibrator to DIR")
+                        help="then copy the calibrator and settings (and the network, as float16 weights) to DIR, "
+                             "replacing the files there but README.md")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=_run)
 

@@ -4,7 +4,8 @@
 Works with NLI models (DeBERTa-MNLI, ...), MiniCheck-style binary models and citeline's own
 shipped model. Evidence longer than the model's window is split into overlapping token windows
 that fit beside the claim; a claim's support is the maximum over its windows (as in MiniCheck),
-because one passage that entails the claim is enough.
+because one passage that entails the claim is enough. With ``max_windows``, only the windows that
+share most content words with the claim are scored: long evidence then costs a bounded amount.
 """
 
 from __future__ import annotations
@@ -140,6 +141,19 @@ def _windows(text: str, offsets: Sequence[tuple[int, int]], budget: int, overlap
     return chunks
 
 
+def most_overlapping(windows: list[str], claim: str, k: int) -> list[str]:
+    """The ``k`` windows that share most content words with the claim (ties: the earlier one),
+    in text order. Training keeps the top one, so these are the inputs the model knows best."""
+    if len(windows) <= k:
+        return windows
+    from citeline.verifiers.lexical import content_words
+
+    claim_words = set(content_words(claim))
+    shared = [len(claim_words & set(content_words(w))) for w in windows]
+    best = sorted(range(len(windows)), key=lambda i: (-shared[i], i))[:k]
+    return [windows[i] for i in sorted(best)]
+
+
 @dataclass(frozen=True)
 class _Chunk:
     pair: int  # index of the pair it belongs to
@@ -156,7 +170,7 @@ class CrossEncoderVerifier:
     def __init__(self, model_name_or_path: str | Path, batch_size: int = 32, max_length: int = 256,
                  threshold: float = 0.5, num_threads: int | None = None, device: str = "cpu",
                  entailment_label: int | str | None = None, overlap: float = 0.25,
-                 precision: str = "auto", name: str | None = None) -> None:
+                 max_windows: int | None = None, precision: str = "auto", name: str | None = None) -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -165,6 +179,7 @@ class CrossEncoderVerifier:
         self.device = device
         self.entailment_label = entailment_label
         self.overlap = overlap
+        self.max_windows = max_windows  # None: every window
         self.precision = precision  # "auto": bfloat16 where the CPU has it natively (see inference_precision)
         self.name = name or f"cross-encoder:{self.model_name_or_path}"
         self.chunks_scored = 0  # model work done so far; the cache keeps repeats at zero
@@ -212,6 +227,8 @@ class CrossEncoderVerifier:
     def _chunk(self, pairs: list[Pair]) -> list[_Chunk]:
         evidences, claims = zip(*pairs)
         windows = split_evidence(self._tokenizer, evidences, claims, self.max_length, self.overlap)
+        if self.max_windows:
+            windows = [most_overlapping(w, claim, self.max_windows) for w, claim in zip(windows, claims)]
         return [_Chunk(i, window, claims[i]) for i, pair_windows in enumerate(windows) for window in pair_windows]
 
     def _score_chunks(self, chunks: list[_Chunk]) -> list[float]:

@@ -1,9 +1,8 @@
 """The verifier every command uses unless told otherwise.
 
-The default is citeline's own verifier, shipped in the package (``verifiers/models/``): a MiniLM
-cross-encoder fine-tuned for attribution, plus embedding similarity, token alignment and lexical
-and numeric overlap, combined by a calibrator fitted on held-out AttributionBench dev (see the
-model card there). Without the ``models`` extra (torch, transformers) the lexical baseline
+The default is citeline's own verifier, shipped in the package (``verifiers/models/``): MiniLM
+embedding similarity and token alignment plus lexical and numeric overlap, combined by a
+calibrator fitted on AttributionBench dev (see the model card there). Without the ``models`` extra (torch, transformers) the lexical baseline
 stands in, with a warning.
 """
 

@@ -34,6 +34,17 @@ class _Encoded(NamedTuple):
     tokens: Any  # normalised token vectors (float16: they are cached), content tokens only for claims
 
 
+def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask: Any, content_only: bool) -> list[int]:
+    """Positions of real tokens (no padding or special tokens); with ``content_only``, only those
+    that start with a word character and are not stopwords (what a claim's recall is taken over)."""
+    positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in special_ids]
+    if not content_only:
+        return positions
+    pieces = tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
+    return [k for k, piece in zip(positions, pieces)
+            if _WORDPIECE.match(piece) and piece.lstrip("#").lower() not in STOPWORDS]
+
+
 class EmbeddingSimilarity:
     """``signals(pairs)`` -> (similarity, token_recall) per pair; ``score(pairs)`` -> similarity."""
 
@@ -51,6 +62,14 @@ class EmbeddingSimilarity:
         self._model: Any = None
         self._tokenizer: Any = None
         self._special_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def from_loaded(cls, model: Any, tokenizer: Any, **settings: Any) -> EmbeddingSimilarity:
+        """Wrap a model already in memory (e.g. one being trained); it is not copied."""
+        similarity = cls(getattr(model, "name_or_path", "in-memory"), **settings)
+        similarity._model, similarity._tokenizer = model, tokenizer
+        similarity._special_ids = frozenset(tokenizer.all_special_ids)
+        return similarity
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -126,12 +145,7 @@ class EmbeddingSimilarity:
         return encoded
 
     def _token_positions(self, ids: Any, mask: Any, content_only: bool) -> list[int]:
-        positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in self._special_ids]
-        if not content_only:
-            return positions
-        pieces = self._tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
-        return [k for k, piece in zip(positions, pieces)
-                if _WORDPIECE.match(piece) and piece.lstrip("#").lower() not in STOPWORDS]
+        return token_positions(self._tokenizer, self._special_ids, ids, mask, content_only)
 
     def _load(self) -> None:
         if self._model is not None:

