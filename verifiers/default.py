@@ -2,8 +2,8 @@
 
 The default is citeline's own verifier, shipped in the package (``verifiers/models/``): MiniLM
 embedding similarity and token alignment plus lexical and numeric overlap, combined by a
-calibrator fitted on AttributionBench dev (see the model card there). Without the ``models`` extra (torch, transformers) the lexical baseline
-stands in, with a warning.
+calibrator fitted on AttributionBench dev (see the model card there). Without the ``models``
+extra (torch, transformers) the lexical baseline stands in, with a warning.
 """
 
 from __future__ import annotations

@@ -123,19 +123,19 @@ class EmbeddingSimilarity:
         pooled: list[Any] = [None] * len(texts)
         tokens: list[Any] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # little padding per batch
-        with torch.inference_mode():
+        with torch.inference_mode(), inference_precision(self.precision):
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 inputs = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
                                          max_length=self.max_length, return_tensors="pt")
-                with inference_precision(self.precision):
-                    hidden = self._model(**inputs).last_hidden_state.float()
+                hidden = self._model(**inputs).last_hidden_state.float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
                 unit = torch.nn.functional.normalize(hidden, dim=-1)
                 for row, i in enumerate(batch):
                     pooled[i] = vectors[row]
-                    keep = self._token_positions(inputs["input_ids"][row], inputs["attention_mask"][row], content_only)
+                    keep = token_positions(self._tokenizer, self._special_ids, inputs["input_ids"][row],
+                                           inputs["attention_mask"][row], content_only)
                     tokens[i] = unit[row, keep].to(torch.float16)
         encoded, start = [], 0
         for group in groups:  # never empty: a claim, or an evidence text's windows (at least one)
@@ -143,9 +143,6 @@ class EmbeddingSimilarity:
             encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end])))
             start = end
         return encoded
-
-    def _token_positions(self, ids: Any, mask: Any, content_only: bool) -> list[int]:
-        return token_positions(self._tokenizer, self._special_ids, ids, mask, content_only)
 
     def _load(self) -> None:
         if self._model is not None:

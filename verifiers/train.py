@@ -509,7 +509,7 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
          "features": list(FEATURES), "rows": rows}))
 
     held_out_examples = [dev[i] for i in held_out_index]
-    stock_rows = feature_rows(pairs, scores, stock)
+    stock_rows = rows if embedding is stock else feature_rows(pairs, scores, stock)
     summary = {"held_out_stock_embedding": signal_summary(held_out_examples, [stock_rows[i] for i in held_out_index],
                                                           folds, config.seed, with_cross_encoder=False),
                "all_dev_stock_embedding": signal_summary(dev, stock_rows, folds, config.seed, with_cross_encoder=False)}
