@@ -45,6 +45,25 @@ def test_id_avg_is_the_unweighted_mean_over_the_id_datasets_only():
     assert [s.src_dataset for s in result.subsets] == ["ExpertQA", "LFQA", "HAGRID"]
 
 
+def test_the_bootstrap_macro_f1_matches_sklearn_row_by_row():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    gold, pred = rng.integers(0, 2, size=(50, 7)), rng.integers(0, 2, size=(50, 7))
+    gold[0], pred[0] = 1, 1  # one class absent from both: sklearn scores it 0
+    expected = [ab.macro_f1(g, p) for g, p in zip(gold, pred)]
+    assert ab._macro_f1_rows(gold, pred).tolist() == pytest.approx(expected)
+
+
+def test_id_avg_interval_is_a_point_when_every_prediction_is_right_and_brackets_a_mixed_score():
+    examples = [_example(d, g, i=i) for d in ("ExpertQA", "LFQA") for i, g in enumerate([True, False] * 20)]
+    assert ab.id_avg_interval(examples, [e.attributable for e in examples]) == (100.0, 100.0)
+    mixed = [e.attributable if i % 4 else not e.attributable for i, e in enumerate(examples)]
+    low, high = ab.id_avg_interval(examples, mixed)
+    assert low < ab.score_predictions(examples, mixed).id_avg < high
+    assert ab.id_avg_interval(examples, mixed) == (low, high)  # seeded: the same interval every run
+
+
 class _FixedVerifier:
     name = "fixed"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,6 +110,37 @@ def test_config_rejects_unknown_keys_and_objectives(tmp_path):
         TrainConfig.load(path)
 
 
+@pytest.mark.parametrize("features", [["cross_encoder_logit"], ["token_recal"]])
+def test_config_rejects_calibrator_features_the_objective_lacks(tmp_path, features):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"objective": "calibrator", "calibrator_features": features}))
+    with pytest.raises(ValueError, match=f"config.json: calibrator_features.*{features[0]}.*token_recall"):
+        TrainConfig.load(path)
+    assert TrainConfig(objective="cross_encoder", calibrator_features=["cross_encoder_logit"])
+
+
+def _examples(datasets: dict[str, bool]) -> tuple[list[SimpleNamespace], list[list[float]]]:
+    """Ten rows per dataset, one feature equal to the label (or, where False, to its opposite)."""
+    examples, rows = [], []
+    for name, agrees in datasets.items():
+        for i in range(10):
+            examples.append(SimpleNamespace(src_dataset=name, attributable=i % 2 == 0, question=f"q{i}"))
+            rows.append([float((i % 2 == 0) == agrees)])
+    return examples, rows
+
+
+def test_leave_one_dataset_out_scores_each_dataset_with_a_calibrator_fitted_on_the_others():
+    from citeline.verifiers.train import leave_one_dataset_out
+
+    assert leave_one_dataset_out(*_examples({"A": True, "B": True, "C": True})) == {
+        "A": 100.0, "B": 100.0, "C": 100.0, "mean": 100.0}
+    # B's feature means the opposite: fitted on A and C, every B row is predicted wrong (macro-F1 0);
+    # fitted on B and one agreeing set, the fit is a coin toss and predicts one class (F1 33.3).
+    scores = leave_one_dataset_out(*_examples({"A": True, "B": False, "C": True}))
+    assert scores["B"] == 0.0 and scores["A"] == scores["C"] == pytest.approx(100 / 3)
+    assert leave_one_dataset_out(*_examples({"A": True})) == {}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", ["calibrator", "cross_encoder", "token_alignment"])
 def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
@@ -130,7 +162,8 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
     config = TrainConfig(objective=objective, base_model=str(_tiny_model(tmp_path / "base", {0: "supported"})),
                          output_dir=str(tmp_path / "run"), data_dir=str(nli_root), sources={"fever": 3},
                          attributionbench_repeats=1, max_length=32, batch_size=8, eval_every=4, bf16=False,
-                         num_threads=1)
+                         num_threads=1,
+                         calibrator_features=["token_recall", "number_overlap"] if objective == "calibrator" else None)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config.__dict__))
 
@@ -143,6 +176,9 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
     if objective == "calibrator":  # no network: fitted on all of dev, over the stock embedding model
         assert not (tmp_path / "run/train_log.json").exists() and "held_out" not in calibration
         assert calibrator["notes"].startswith("fitted on 160 ") and not weights
+        assert calibrator["features"] == calibration["shipped"]["features"] == ["token_recall", "number_overlap"]
+        assert set(calibration["shipped"]["leave_one_dataset_out"]) == {"ExpertQA", "Stanford-GenSearch",
+                                                                         "AttributedQA", "LFQA", "mean"}
     else:
         log = json.loads((tmp_path / "run/train_log.json").read_text())
         # 70% of 160 dev rows train; the fever claims ("c": unknown to the tiny vocabulary) have no

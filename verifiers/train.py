@@ -22,6 +22,7 @@ almost hold, the support), so the model learns on inputs shaped like the ones it
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -73,6 +74,16 @@ class TrainConfig:
     max_minutes: float = 70.0  # stop early (keeping the best checkpoint) past this wall time
     num_threads: int | None = None
     bf16: bool = True  # bfloat16 autocast on CPU: faster where the CPU has bf16 instructions
+    # The calibrator's inputs (names from calibrated.FEATURES); None: every signal the objective has.
+    calibrator_features: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective {self.objective!r} is not one of {', '.join(OBJECTIVES)}")
+        wrong = [f for f in self.calibrator_features or [] if f not in self.available_features()]
+        if wrong:
+            raise ValueError(f"calibrator_features {wrong} are not signals of objective {self.objective!r}; "
+                             f"choose from {list(self.available_features())}")
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -81,9 +92,16 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"{path}: unknown config keys {sorted(unknown)}; known: "
                              f"{sorted(cls.__dataclass_fields__)}")
-        if data.get("objective", "cross_encoder") not in OBJECTIVES:
-            raise ValueError(f"{path}: objective {data['objective']!r} is not one of {', '.join(OBJECTIVES)}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+    def available_features(self) -> tuple[str, ...]:
+        """The calibrator's possible inputs: a cross-encoder's score only where one is trained."""
+        from citeline.verifiers.calibrated import FEATURES
+
+        return FEATURES if self.objective == "cross_encoder" else FEATURES[1:]
 
 
 @dataclass(frozen=True)
@@ -266,7 +284,8 @@ def summarise_scores(examples: list[Any], scores: list[float]) -> dict[str, floa
         rows = [(e.attributable, s) for e, s in zip(examples, scores) if e.src_dataset == name]
         aucs.append(roc_auc_score([int(g) for g, _ in rows], [s for _, s in rows]))
     best_f1, best_threshold = 0.0, 0.5
-    for threshold in sorted(set(round(s, 3) for s in scores)):
+    # Candidates are scores rounded down, so that a row whose score set the threshold still meets it.
+    for threshold in sorted(set(math.floor(s * 1000) / 1000 for s in scores)):
         f1s = [macro_f1([int(e.attributable) for e in examples if e.src_dataset == name],
                         [int(s >= threshold) for e, s in zip(examples, scores) if e.src_dataset == name])
                for name in datasets]
@@ -513,15 +532,18 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     summary = {"held_out_stock_embedding": signal_summary(held_out_examples, [stock_rows[i] for i in held_out_index],
                                                           folds, config.seed, with_cross_encoder=False),
                "all_dev_stock_embedding": signal_summary(dev, stock_rows, folds, config.seed, with_cross_encoder=False)}
-    if objective == "calibrator":
-        index, first, shipped = list(range(len(dev))), 1, summary["all_dev_stock_embedding"]["embedding_and_lexical"]
-    else:
+    if objective != "calibrator":
         summary["held_out"] = signal_summary(held_out_examples, [rows[i] for i in held_out_index], folds,
                                              config.seed, with_cross_encoder=objective == "cross_encoder")
-        index, first = held_out_index, 0 if objective == "cross_encoder" else 1
-        shipped = summary["held_out"]["all_signals" if objective == "cross_encoder" else "embedding_and_lexical"]
-    part = "held-out part" if index is held_out_index else "all"
-    calibrator = fit_calibrator([rows[i][first:] for i in index], [labels[i] for i in index], FEATURES[first:],
+    # A trained network saw the other rows, so only the held-out part can calibrate it.
+    index = list(range(len(dev))) if objective == "calibrator" else held_out_index
+    features = list(config.calibrator_features or config.available_features())
+    columns = [FEATURES.index(f) for f in features]
+    selected = [[rows[i][c] for c in columns] for i in index]
+    chosen = [dev[i] for i in index]
+    shipped = {"features": features, **calibrated_summary(chosen, selected, folds, config.seed)}
+    part = "held-out part" if objective != "calibrator" else "all"
+    calibrator = fit_calibrator(selected, [labels[i] for i in index], features,
                                 notes=(f"fitted on {len(index)} AttributionBench dev rows ({part}, seed {config.seed}); "
                                        f"threshold = best out-of-fold mean per-dataset macro-F1"))
     summary["shipped"] = shipped
@@ -540,23 +562,51 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
 
 def signal_summary(examples: list[Any], rows: list[list[float]], folds: int, seed: int,
                    with_cross_encoder: bool) -> dict[str, Any]:
-    """Each signal alone, and out-of-fold calibrated groups of them, so the model card can say
-    what each one adds. Columns follow calibrated.FEATURES."""
-    labels = [int(e.attributable) for e in examples]
-
-    def out_of_fold(first: int) -> dict[str, float]:
-        predictions = _out_of_fold([r[first:] for r in rows], labels, examples, folds, seed)
-        summary = summarise_scores(examples, predictions)
-        summary["f1_at_0.5"] = _id_avg_f1(examples, predictions, 0.5)
-        return summary
-
+    """Each signal alone, and calibrated groups of them, so the model card can say what each one
+    adds. Columns follow calibrated.FEATURES."""
     summary = {"rows": len(examples), "similarity_alone": summarise_scores(examples, [r[1] for r in rows]),
                "token_recall_alone": summarise_scores(examples, [r[2] for r in rows]),
-               "lexical_features": out_of_fold(3), "embedding_and_lexical": out_of_fold(1)}
+               "lexical_features": calibrated_summary(examples, [r[3:] for r in rows], folds, seed),
+               "embedding_and_lexical": calibrated_summary(examples, [r[1:] for r in rows], folds, seed)}
     if with_cross_encoder:
         summary["cross_encoder_alone"] = summarise_scores(examples, [r[0] for r in rows])
-        summary["all_signals"] = out_of_fold(0)
+        summary["all_signals"] = calibrated_summary(examples, rows, folds, seed)
     return summary
+
+
+def calibrated_summary(examples: list[Any], rows: list[list[float]], folds: int, seed: int) -> dict[str, Any]:
+    """A calibrator over these columns, scored two ways: out-of-fold in folds of whole questions
+    (AUC, best F1 and its threshold, F1 at 0.5), and leave one dataset out (fitted on the other
+    datasets, scored on the one it never saw: how well it carries over to new data)."""
+    labels = [int(e.attributable) for e in examples]
+    predictions = _out_of_fold(rows, labels, examples, folds, seed)
+    summary: dict[str, Any] = summarise_scores(examples, predictions)
+    summary["f1_at_0.5"] = _id_avg_f1(examples, predictions, 0.5)
+    summary["leave_one_dataset_out"] = leave_one_dataset_out(examples, rows)
+    return summary
+
+
+def leave_one_dataset_out(examples: list[Any], rows: list[list[float]]) -> dict[str, float]:
+    """Per dataset: macro-F1 of a calibrator fitted, and its threshold chosen, on the other
+    datasets' rows only; "mean" over the datasets. Empty with fewer than two datasets."""
+    from citeline.evals.attributionbench import macro_f1
+    from citeline.verifiers.calibrated import fit_calibrator
+
+    labels = [int(e.attributable) for e in examples]
+    datasets = sorted({e.src_dataset for e in examples})
+    scores: dict[str, float] = {}
+    for held in datasets if len(datasets) > 1 else []:
+        train = [i for i, e in enumerate(examples) if e.src_dataset != held]
+        calibrator = fit_calibrator([rows[i] for i in train], [labels[i] for i in train],
+                                    [str(i) for i in range(len(rows[0]))])
+        threshold = summarise_scores([examples[i] for i in train],
+                                     [calibrator.probability(rows[i]) for i in train])["best_threshold"]
+        test = [i for i, e in enumerate(examples) if e.src_dataset == held]
+        scores[held] = macro_f1([labels[i] for i in test],
+                                [int(calibrator.probability(rows[i]) >= threshold) for i in test])
+    if scores:
+        scores["mean"] = sum(scores.values()) / len(scores)
+    return scores
 
 
 def _out_of_fold(rows: list[list[float]], labels: list[int], examples: list[Any], folds: int,
