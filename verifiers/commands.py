@@ -8,7 +8,7 @@ EXAMPLES = """\
 examples:
   # rebuild citeline's shipped verifier (about 2 minutes: a calibrator over the stock MiniLM
   # signals, fitted on AttributionBench dev) and copy it into the package
-  citeline train-verifier --config verifiers/configs/citeline_attr.json \
+  citeline train-verifier --config verifiers/configs/citeline_attr.json \\
       --export verifiers/models/citeline-minilm-attr
 
   # fine-tune a MiniLM cross-encoder (about 40 minutes on 2 CPU cores), written elsewhere
@@ -18,11 +18,11 @@ examples:
   citeline train-verifier --config verifiers/configs/minilm_token_alignment.json
 
 The config is JSON with the fields of citeline.verifiers.train.TrainConfig (objective, base
-model, data mix, seed, max_length, ...). Training data is read from data_dir (../shared/data by
-default). AttributionBench dev is split by question: a trained network learns on one part and is
-chosen and calibrated on the held-out part. The run writes <output_dir>/model (the network, if
+model, data mix, seed, max_length, calibrator_features, ...). Training data is read from
+data_dir (../shared/data by default). AttributionBench dev is split by question: a trained
+network learns on one part and is chosen and calibrated on the held-out part. The run writes <output_dir>/model (the network, if
 any, with its calibrator.json and citeline.json), train_log.json and calibration.json (what each
-signal scores on held-out dev); then `citeline bench attributionbench --verifier <output_dir>/model`.
+signal scores on dev; each calibrator out-of-fold and leave one dataset out); then `citeline bench attributionbench --verifier <output_dir>/model`.
 """
 
 
