@@ -1,8 +1,8 @@
 """Train and calibrate a verifier: (evidence, claim) -> P(supported).
 
 Three objectives (``TrainConfig.objective``): "calibrator" fits only the calibrator over the
-stock embedding model's signals and the lexical ones, on all of AttributionBench dev (citeline's
-shipped model: ``verifiers/configs/citeline_attr.json``); "cross_encoder" fine-tunes a
+stock embedding model's signals and the lexical ones (``calibrator_features`` picks which), on
+all of AttributionBench dev (citeline's shipped model: ``verifiers/configs/citeline_attr.json``); "cross_encoder" fine-tunes a
 cross-encoder; "token_alignment" tunes the embedding model's token recall. Everything that
 changes the result is in the config (data mix, seeds, settings), so a run is reproducible from
 it; the run writes ``train_log.json`` and ``calibration.json`` beside the model.
