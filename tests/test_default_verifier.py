@@ -23,7 +23,8 @@ def test_lexical_specs():
 def test_model_names_and_folders(tmp_path):
     assert isinstance(load_verifier("org/some-nli-model"), CrossEncoderVerifier)
     assert isinstance(load_verifier(str(tmp_path)), CrossEncoderVerifier)
-    Calibrator(list(FEATURES[1:]), [0.0] * 6, 0.0, [0.0] * 6, [1.0] * 6).save(tmp_path)
+    n = len(FEATURES) - 1
+    Calibrator(list(FEATURES[1:]), [0.0] * n, 0.0, [0.0] * n, [1.0] * n).save(tmp_path)
     assert isinstance(load_verifier(str(tmp_path)), CalibratedVerifier)
     with pytest.raises(ValueError, match="unknown verifier 'nonsense'"):
         load_verifier("nonsense")
@@ -80,6 +81,21 @@ def test_token_recall_finds_each_claim_word_in_the_evidence():
     assert copied.token_recall > 0.9
     assert unrelated.token_recall < partial.token_recall < copied.token_recall
     assert no_content.token_recall == pytest.approx(no_content.similarity)  # no content tokens to align
+    # The copied sentence is one of three in its window: alone, it is far closer to the claim.
+    assert copied.sentence_similarity > 0.9 > copied.similarity
+
+
+def test_sentence_vectors_pool_the_tokens_of_each_sentence():
+    import torch
+
+    from citeline.verifiers.similarity import sentence_vectors
+
+    text = "Ab cd. Ef gh."  # tokens: Ab, cd, . | Ef, gh, .
+    offsets = torch.tensor([[0, 2], [3, 5], [5, 6], [7, 9], [10, 12], [12, 13]])
+    hidden = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    assert sentence_vectors(text, hidden, offsets).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    truncated = sentence_vectors(text, hidden[:2], offsets[:2])  # the second sentence has no token left
+    assert truncated.tolist() == [[1.0, 0.0]]
 
 
 @pytest.mark.slow

@@ -27,8 +27,8 @@ CALIBRATOR_FILE = "calibrator.json"
 # Evidence length is deliberately not a feature: it mostly tells the datasets apart (LFQA's
 # evidence is long), a shortcut that fits dev and breaks on other data. has_numbers (the claim
 # alone) is one too; it stays available, but the shipped calibrator leaves it out.
-FEATURES = ("cross_encoder_logit", "similarity", "token_recall", "word_overlap", "bigram_overlap", "number_overlap",
-            "has_numbers")
+FEATURES = ("cross_encoder_logit", "similarity", "token_recall", "sentence_similarity", "word_overlap",
+            "bigram_overlap", "number_overlap", "has_numbers")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 

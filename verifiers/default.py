@@ -1,7 +1,7 @@
 """The verifier every command uses unless told otherwise.
 
 The default is citeline's own verifier, shipped in the package (``verifiers/models/``): MiniLM
-embedding similarity and token alignment plus number overlap, combined by a
+similarity to each evidence sentence and token alignment, plus number overlap, combined by a
 calibrator fitted on AttributionBench dev (see the model card there). Without the ``models``
 extra (torch, transformers) the lexical baseline stands in, with a warning.
 """

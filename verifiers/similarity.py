@@ -4,7 +4,11 @@
   embeddings of the evidence's windows;
 - ``token_recall``: for each content token of the claim, its best cosine with any token of the
   evidence (contextual token embeddings, as in BERTScore recall), averaged. A soft word overlap:
-  a paraphrased word still finds its match, an entity the evidence never mentions does not.
+  a paraphrased word still finds its match, an entity the evidence never mentions does not;
+- ``sentence_similarity``: the best cosine between the claim and each evidence sentence, a
+  sentence's vector being the mean of its token vectors from the window pass (no extra pass). A
+  short claim ("She died in 1934.") is close to the one sentence that says it, not to a whole
+  window of other sentences.
 
 Not verdicts on their own (a statement and its negation embed close together) but strong,
 training-free signals for the calibrator.
@@ -12,6 +16,7 @@ training-free signals for the calibrator.
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
@@ -27,11 +32,13 @@ _WORDPIECE = re.compile(r"^(##)?\w")
 class EmbeddingSignals(NamedTuple):
     similarity: float
     token_recall: float
+    sentence_similarity: float
 
 
 class _Encoded(NamedTuple):
     vectors: Any  # one normalised, mean-pooled vector per text (or per window)
     tokens: Any  # normalised token vectors (float16: they are cached), content tokens only for claims
+    sentences: Any  # evidence only: one normalised vector per sentence of each window (else None)
 
 
 def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask: Any, content_only: bool) -> list[int]:
@@ -43,6 +50,23 @@ def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask:
     pieces = tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
     return [k for k, piece in zip(positions, pieces)
             if _WORDPIECE.match(piece) and piece.lstrip("#").lower() not in STOPWORDS]
+
+
+def sentence_vectors(text: str, hidden: Any, offsets: Any) -> Any:
+    """One normalised vector per sentence of ``text``: the mean of the hidden states of the tokens
+    (with their character ``offsets``) that fall in it. A text with no sentence is one sentence."""
+    import torch
+
+    from citeline.pipeline.sentences import RegexSentenceSplitter
+
+    spans = RegexSentenceSplitter().split(text) or [(0, len(text))]
+    starts = [start for start, _ in spans]
+    owner = torch.tensor([max(bisect.bisect_right(starts, int(begin)) - 1, 0) for begin, _ in offsets.tolist()],
+                         dtype=torch.long)
+    sums = torch.zeros(len(spans), hidden.shape[-1]).index_add_(0, owner, hidden)
+    counts = torch.bincount(owner, minlength=len(spans)).unsqueeze(1)
+    present = counts.squeeze(1) > 0  # a sentence cut off by truncation has no tokens
+    return torch.nn.functional.normalize(sums[present] / counts[present], dim=-1)
 
 
 class EmbeddingSimilarity:
@@ -93,12 +117,12 @@ class EmbeddingSimilarity:
         for evidence, claim in zip(evidences, self._encode([[c] for c in claims], content_only=True)):
             windows = encoded[evidence]
             if not len(windows.tokens):  # no evidence text to compare with
-                signals.append(EmbeddingSignals(0.0, 0.0))
+                signals.append(EmbeddingSignals(0.0, 0.0, 0.0))
                 continue
             similarity = float((windows.vectors @ claim.vectors[0]).max())
             recall = float((claim.tokens.float() @ windows.tokens.float().T).max(dim=1).values.mean()) \
                 if len(claim.tokens) else similarity  # a claim of stopwords only: nothing to align
-            signals.append(EmbeddingSignals(similarity, recall))
+            signals.append(EmbeddingSignals(similarity, recall, float((windows.sentences @ claim.vectors[0]).max())))
         return signals
 
     def _encode_evidence(self, evidences: list[str]) -> dict[str, _Encoded]:
@@ -116,18 +140,22 @@ class EmbeddingSimilarity:
         return {e: self._evidence[e] for e in evidences}
 
     def _encode(self, groups: list[list[str]], content_only: bool) -> list[_Encoded]:
-        """Encode every text of every group; per group, its pooled vectors and its token vectors."""
+        """Encode every text of every group; per group, its pooled vectors and its token vectors
+        (and, for evidence, its sentence vectors)."""
         import torch
 
         texts = [t for group in groups for t in group]
         pooled: list[Any] = [None] * len(texts)
         tokens: list[Any] = [None] * len(texts)
+        sentences: list[Any] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # little padding per batch
         with torch.inference_mode(), inference_precision(self.precision):
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 inputs = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                         max_length=self.max_length, return_tensors="pt")
+                                         max_length=self.max_length, return_tensors="pt",
+                                         return_offsets_mapping=not content_only)
+                offsets = inputs.pop("offset_mapping", None)
                 hidden = self._model(**inputs).last_hidden_state.float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
@@ -137,10 +165,13 @@ class EmbeddingSimilarity:
                     keep = token_positions(self._tokenizer, self._special_ids, inputs["input_ids"][row],
                                            inputs["attention_mask"][row], content_only)
                     tokens[i] = unit[row, keep].to(torch.float16)
+                    if offsets is not None:
+                        sentences[i] = sentence_vectors(texts[i], hidden[row, keep], offsets[row, keep])
         encoded, start = [], 0
         for group in groups:  # never empty: a claim, or an evidence text's windows (at least one)
             end = start + len(group)
-            encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end])))
+            encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end]),
+                                    None if content_only else torch.cat(sentences[start:end])))
             start = end
         return encoded
 

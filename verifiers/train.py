@@ -566,7 +566,8 @@ def signal_summary(examples: list[Any], rows: list[list[float]], folds: int, see
     adds. Columns follow calibrated.FEATURES."""
     summary = {"rows": len(examples), "similarity_alone": summarise_scores(examples, [r[1] for r in rows]),
                "token_recall_alone": summarise_scores(examples, [r[2] for r in rows]),
-               "lexical_features": calibrated_summary(examples, [r[3:] for r in rows], folds, seed),
+               "sentence_similarity_alone": summarise_scores(examples, [r[3] for r in rows]),
+               "lexical_features": calibrated_summary(examples, [r[4:] for r in rows], folds, seed),
                "embedding_and_lexical": calibrated_summary(examples, [r[1:] for r in rows], folds, seed)}
     if with_cross_encoder:
         summary["cross_encoder_alone"] = summarise_scores(examples, [r[0] for r in rows])
