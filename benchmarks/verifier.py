@@ -8,9 +8,10 @@ Rows, each timed cold (citeline's caches start empty, models already loaded), th
 --repeats runs:
 - baseline: the default verifier's models one pair at a time, float32: the embedding model in a
   feature-extraction pipeline (claim, then evidence; similarity and token recall from its token
-  vectors; citeline's per-sentence pooling of the same vectors is left out, as it adds no pass) and, where the calibrator uses one, the cross-encoder in a text-classification
-  pipeline. The pipelines cut the evidence at 512 tokens where citeline reads all of it in
-  windows, so citeline does at least as much model work.
+  vectors; citeline's per-sentence pooling of the same vectors is left out, as it adds no pass)
+  and, where the calibrator uses one, the cross-encoder in a text-classification pipeline. The
+  pipelines cut the evidence at 512 tokens where citeline reads all of it in windows, so
+  citeline does at least as much model work.
 - citeline's default verifier in float32, and with its default precision ("auto": bfloat16 on a
   CPU that has it natively), with the ID-Avg macro-F1 of each on these pairs, so the cost of
   bfloat16 in accuracy is measured where its speed is.

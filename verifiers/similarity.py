@@ -70,7 +70,8 @@ def sentence_vectors(text: str, hidden: Any, offsets: Any) -> Any:
 
 
 class EmbeddingSimilarity:
-    """``signals(pairs)`` -> (similarity, token_recall) per pair; ``score(pairs)`` -> similarity."""
+    """``signals(pairs)`` -> (similarity, token_recall, sentence_similarity) per pair;
+    ``score(pairs)`` -> similarity."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
                  batch_size: int = 32, max_cached_tokens: int = 1_000_000, precision: str = "auto") -> None:
