@@ -129,16 +129,21 @@ def score_predictions(examples: Sequence[Example], predictions: Sequence[bool | 
         raise ValueError(f"{len(predictions)} predictions for {len(examples)} examples")
     subsets = []
     for name in _dataset_order(examples):
-        rows = [(e, p) for e, p in zip(examples, predictions) if e.src_dataset == name]
-        gold = [int(e.attributable) for e, _ in rows]
-        pred = [int(e.attributable) ^ 1 if p is None else int(p) for e, p in rows]
+        gold, pred = _labels(examples, predictions, name)
         fp = sum(1 for g, p in zip(gold, pred) if g == 0 and p == 1)
         fn = sum(1 for g, p in zip(gold, pred) if g == 1 and p == 0)
-        subsets.append(SubsetScore(name, len(rows), macro_f1(gold, pred), 100.0 * fp / len(rows),
-                                   100.0 * fn / len(rows)))
+        subsets.append(SubsetScore(name, len(gold), macro_f1(gold, pred), 100.0 * fp / len(gold),
+                                   100.0 * fn / len(gold)))
     in_dist = [s.macro_f1 for s in subsets if s.src_dataset in ID_DATASETS]
     id_avg = sum(in_dist) / len(in_dist) if in_dist else float("nan")
     return BenchResult(split, verifier, subsets, id_avg, failures=sum(p is None for p in predictions))
+
+
+def _labels(examples: Sequence[Example], predictions: Sequence[bool | None],
+            dataset: str) -> tuple[list[int], list[int]]:
+    """Gold and predicted labels (1 = attributable) of one dataset's rows; no prediction is wrong."""
+    rows = [(e, p) for e, p in zip(examples, predictions) if e.src_dataset == dataset]
+    return [int(e.attributable) for e, _ in rows], [int(e.attributable) ^ 1 if p is None else int(p) for e, p in rows]
 
 
 def id_avg_interval(examples: Sequence[Example], predictions: Sequence[bool | None], resamples: int = 1000,
@@ -154,10 +159,8 @@ def id_avg_interval(examples: Sequence[Example], predictions: Sequence[bool | No
     if not datasets:
         return float("nan"), float("nan")
     for name in datasets:
-        rows = [(e, p) for e, p in zip(examples, predictions) if e.src_dataset == name]
-        gold = np.array([int(e.attributable) for e, _ in rows])
-        pred = np.array([int(e.attributable) ^ 1 if p is None else int(p) for e, p in rows])
-        draws = rng.integers(0, len(rows), size=(resamples, len(rows)))
+        gold, pred = (np.array(labels) for labels in _labels(examples, predictions, name))
+        draws = rng.integers(0, len(gold), size=(resamples, len(gold)))
         totals += _macro_f1_rows(gold[draws], pred[draws])
     means = totals / len(datasets)
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))

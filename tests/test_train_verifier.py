@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -119,12 +118,12 @@ def test_config_rejects_calibrator_features_the_objective_lacks(tmp_path, featur
     assert TrainConfig(objective="cross_encoder", calibrator_features=["cross_encoder_logit"])
 
 
-def _examples(datasets: dict[str, bool]) -> tuple[list[SimpleNamespace], list[list[float]]]:
+def _examples(datasets: dict[str, bool]) -> tuple[list[_Row], list[list[float]]]:
     """Ten rows per dataset, one feature equal to the label (or, where False, to its opposite)."""
     examples, rows = [], []
     for name, agrees in datasets.items():
         for i in range(10):
-            examples.append(SimpleNamespace(src_dataset=name, attributable=i % 2 == 0, question=f"q{i}"))
+            examples.append(_Row(f"{name}-{i}", name, i % 2 == 0, question=f"q{i}"))
             rows.append([float((i % 2 == 0) == agrees)])
     return examples, rows
 

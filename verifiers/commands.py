@@ -20,9 +20,11 @@ examples:
 The config is JSON with the fields of citeline.verifiers.train.TrainConfig (objective, base
 model, data mix, seed, max_length, calibrator_features, ...). Training data is read from
 data_dir (../shared/data by default). AttributionBench dev is split by question: a trained
-network learns on one part and is chosen and calibrated on the held-out part. The run writes <output_dir>/model (the network, if
-any, with its calibrator.json and citeline.json), train_log.json and calibration.json (what each
-signal scores on dev; each calibrator out-of-fold and leave one dataset out); then `citeline bench attributionbench --verifier <output_dir>/model`.
+network learns on one part and is chosen and calibrated on the held-out part. The run writes
+<output_dir>/model (the network, if any, with its calibrator.json and citeline.json),
+train_log.json and calibration.json (what each signal scores on dev; each calibrator
+out-of-fold and leave one dataset out); then
+`citeline bench attributionbench --verifier <output_dir>/model`.
 """
 
 

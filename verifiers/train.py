@@ -2,8 +2,9 @@
 
 Three objectives (``TrainConfig.objective``): "calibrator" fits only the calibrator over the
 stock embedding model's signals and the lexical ones (``calibrator_features`` picks which), on
-all of AttributionBench dev (citeline's shipped model: ``verifiers/configs/citeline_attr.json``); "cross_encoder" fine-tunes a
-cross-encoder; "token_alignment" tunes the embedding model's token recall. Everything that
+all of AttributionBench dev (citeline's shipped model: ``verifiers/configs/citeline_attr.json``);
+"cross_encoder" fine-tunes a cross-encoder; "token_alignment" tunes the embedding model's token
+recall. Everything that
 changes the result is in the config (data mix, seeds, settings), so a run is reproducible from
 it; the run writes ``train_log.json`` and ``calibration.json`` beside the model.
 
@@ -600,11 +601,11 @@ def leave_one_dataset_out(examples: list[Any], rows: list[list[float]]) -> dict[
         train = [i for i, e in enumerate(examples) if e.src_dataset != held]
         calibrator = fit_calibrator([rows[i] for i in train], [labels[i] for i in train],
                                     [str(i) for i in range(len(rows[0]))])
+        probabilities = [calibrator.probability(row) for row in rows]
         threshold = summarise_scores([examples[i] for i in train],
-                                     [calibrator.probability(rows[i]) for i in train])["best_threshold"]
+                                     [probabilities[i] for i in train])["best_threshold"]
         test = [i for i, e in enumerate(examples) if e.src_dataset == held]
-        scores[held] = macro_f1([labels[i] for i in test],
-                                [int(calibrator.probability(rows[i]) >= threshold) for i in test])
+        scores[held] = macro_f1([labels[i] for i in test], [int(probabilities[i] >= threshold) for i in test])
     if scores:
         scores["mean"] = sum(scores.values()) / len(scores)
     return scores
