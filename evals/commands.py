@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--verifier", default="default",
                         help="'default', 'lexical', 'lexical@T', 'judge:BACKEND[:MODEL]' (an LLM judge: local, vllm, or "
                              "openai with $OPENAI_BASE_URL), 'cascade:BACKEND[:MODEL]', or a Hugging Face model "
-                             "name or path")
+                             "name or path (MODEL#1 names its 'supported' class where its labels do not)")
     parser.add_argument("--data-dir", type=Path, help="folder with the benchmark's JSONL files")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")

@@ -75,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verifier", default="default",
                         help="'default' (the shipped model), 'lexical', 'judge:BACKEND[:MODEL]', "
-                             "'cascade:BACKEND[:MODEL]', or a Hugging Face model name or path")
+                             "'cascade:BACKEND[:MODEL]', or a Hugging Face model name or path (MODEL#1 names its "
+                             "'supported' class where its labels do not, e.g. lytang/MiniCheck-RoBERTa-Large#1)")
     parser.add_argument("--splitter", choices=["spacy", "regex"], default="spacy",
                         help="sentence splitter: spaCy (default) or a fast dependency-free regex")
     parser.add_argument("--no-source-check", action="store_true",

@@ -83,6 +83,25 @@ def test_verify_loads_any_checkpoint_and_returns_probabilities(nli_model, binary
         assert all(0.0 <= v.probability <= 1.0 and v.label == "supported" for v in verdicts)
 
 
+def test_a_checkpoint_with_generic_labels_is_named_by_its_supported_class(tmp_path):
+    import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
+    from citeline.verifiers.default import load_verifier
+
+    folder = _tiny_model(tmp_path / "minicheck-like", {0: "LABEL_0", 1: "LABEL_1"})
+    pairs = [("paris is the capital of france", "paris is a city")]
+    with pytest.raises(LabelError, match=r"--verifier MODEL#1"):
+        load_verifier(str(folder)).verify(pairs)
+    verifier = load_verifier(f"{folder}#1")
+    assert verifier.model_name_or_path == str(folder) and verifier.entailment_label == "1"
+    probability = verifier.score(pairs)[0]
+    assert 0.0 < probability < 1.0
+    assert load_verifier(f"{folder}#LABEL_1").score(pairs)[0] == pytest.approx(probability)
+    with pytest.raises(LabelError, match="entailment_label='2'"):
+        load_verifier(f"{folder}#2").verify(pairs)
+    with pytest.raises(ValueError, match="MODEL#LABEL"):
+        load_verifier(f"{folder}#")
+
+
 def test_results_come_back_in_input_order_whatever_the_batching(nli_model):
     pairs = [(" ".join(WORDS[: 2 + (i * 7) % 20]), WORDS[i % len(WORDS)]) for i in range(11)]
     one_by_one = [CrossEncoderVerifier(nli_model).score([p])[0] for p in pairs]

@@ -48,8 +48,9 @@ def find_support_label(id2label: Mapping[Any, str], override: int | str | None =
     if len(positive) != 1:
         found = "several" if positive else "no"
         raise LabelError(
-            f"{found} 'supported' label among the model's labels {labels}: pass entailment_label=<index "
-            f"or name> to say which class means the evidence supports the claim")
+            f"{found} 'supported' label among the model's labels {labels}: say which class means the "
+            f"evidence supports the claim, by index or name: --verifier MODEL#1 on the command line, "
+            f"entailment_label=1 in Python")
     return positive[0]
 
 

@@ -40,7 +40,9 @@ def load_verifier(spec: str | None) -> Verifier:
     """``None``/"default": the shipped model; "lexical" or "lexical@T": the lexical baseline;
     "judge:BACKEND[:MODEL]": an LLM judge; "cascade:BACKEND[:MODEL]": the default verifier, with
     the judge deciding its uncertain band; anything else: a Hugging Face model name or a local
-    folder (a cross-encoder, or a citeline model folder with a calibrator.json)."""
+    folder (a cross-encoder, or a citeline model folder with a calibrator.json), where
+    "MODEL#LABEL" names the cross-encoder's "supported" class (an index or a label name) for a
+    checkpoint whose labels do not say, e.g. "lytang/MiniCheck-RoBERTa-Large#1"."""
     if spec in (None, "", "default"):
         return load_default_verifier()
     if spec.startswith(("judge:", "cascade:")):
@@ -83,7 +85,13 @@ def _load_folder(spec: str | Path, name: str | None = None) -> Verifier:
 
     if (Path(spec) / CALIBRATOR_FILE).is_file():
         return CalibratedVerifier(spec, name=name)
-    if not Path(spec).exists() and "/" not in str(spec):
+    model, label = str(spec), None
+    if "#" in model and not Path(model).exists():
+        model, _, label = model.rpartition("#")
+        if not model or not label:
+            raise ValueError(f"bad verifier {spec!r}: write MODEL#LABEL, the label being the index or name "
+                             f"of the class that means 'supported', e.g. lytang/MiniCheck-RoBERTa-Large#1")
+    if not Path(model).exists() and "/" not in model:
         raise ValueError(f"unknown verifier {spec!r}: use 'default', 'lexical', 'lexical@THRESHOLD', a local "
                          f"model folder, or a Hugging Face model name like 'org/model'")
-    return CrossEncoderVerifier(spec, name=name)
+    return CrossEncoderVerifier(model, name=name, entailment_label=label)
