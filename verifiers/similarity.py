@@ -196,13 +196,14 @@ class EmbeddingSimilarity:
         order = sorted(range(len(windows)), key=lambda i: -len(windows[i].ids))
         with torch.inference_mode(), inference_precision(self.precision):
             for start in range(0, len(order), self.batch_size):
-                batch = [windows[i] for i in order[start:start + self.batch_size]]
-                inputs = self._batch(batch)
+                indices = order[start:start + self.batch_size]
+                inputs = self._batch([windows[i] for i in indices])
                 hidden = self._model(**inputs).last_hidden_state.float()
                 mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
                 unit = torch.nn.functional.normalize(hidden, dim=-1)
-                for row, (i, window) in enumerate(zip(order[start:start + self.batch_size], batch)):
+                for row, i in enumerate(indices):
+                    window = windows[i]
                     span = slice(len(self._frame[0]), len(self._frame[0]) + len(window.ids))  # its own tokens
                     ids = inputs["input_ids"][row, span]
                     keep = self._kept[ids] if window.sentences is None else ~self._special[ids]
