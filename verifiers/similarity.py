@@ -50,14 +50,20 @@ class _Window(NamedTuple):
     sentences: list[int] | None  # evidence: the sentence of the text each token starts in
 
 
-def token_positions(tokenizer: Any, special_ids: frozenset[int], ids: Any, mask: Any, content_only: bool) -> list[int]:
-    """Positions of real tokens (no padding or special tokens); with ``content_only``, only those
-    that start with a word character and are not stopwords (what a claim's recall is taken over)."""
-    positions = [k for k in range(len(ids)) if mask[k] and int(ids[k]) not in special_ids]
-    if not content_only:
-        return positions
-    pieces = tokenizer.convert_ids_to_tokens([int(ids[k]) for k in positions])
-    return [k for k, piece in zip(positions, pieces) if _is_content(piece)]
+class TokenTables(NamedTuple):
+    """Per token id of a vocabulary, so that picking a sequence's tokens is one tensor index."""
+    special: Any  # a special token ([CLS], [SEP], [PAD], ...)
+    content: Any  # what a claim's recall is taken over: starts with a word character, not a stopword, not special
+
+
+def token_tables(tokenizer: Any) -> TokenTables:
+    import torch
+
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    special = torch.zeros(len(pieces), dtype=torch.bool)
+    special[list(tokenizer.all_special_ids)] = True
+    content = torch.tensor([_is_content(piece or "") for piece in pieces]) & ~special
+    return TokenTables(special, content)
 
 
 def _is_content(piece: str) -> bool:
@@ -78,9 +84,9 @@ def sentence_vectors(hidden: Any, owners: Sequence[int]) -> Any:
     its tokens (``owners``: each token's sentence), in sentence order."""
     import torch
 
-    _, owner = torch.unique(torch.tensor(owners, dtype=torch.long), return_inverse=True)
-    sums = torch.zeros(int(owner.max()) + 1 if len(owner) else 0, hidden.shape[-1]).index_add_(0, owner, hidden)
-    counts = torch.bincount(owner, minlength=len(sums)).unsqueeze(1)
+    present, owner = torch.unique(torch.tensor(owners, dtype=torch.long), return_inverse=True)
+    sums = torch.zeros(len(present), hidden.shape[-1]).index_add_(0, owner, hidden)
+    counts = torch.bincount(owner, minlength=len(present)).unsqueeze(1)
     return torch.nn.functional.normalize(sums / counts, dim=-1)
 
 
@@ -117,8 +123,7 @@ class EmbeddingSimilarity:
         self._evidence: dict[str, _Encoded] = {}
         self._model: Any = None
         self._tokenizer: Any = None
-        self._special: Any = None  # per token id: a special token
-        self._kept: Any = None  # per token id: a content token (what a claim's recall is taken over)
+        self._tables: TokenTables | None = None
         self._frame: tuple[list[int], list[int]] = ([], [])  # special tokens around a text's own
         self._budget = max_length
 
@@ -206,7 +211,7 @@ class EmbeddingSimilarity:
                     window = windows[i]
                     span = slice(len(self._frame[0]), len(self._frame[0]) + len(window.ids))  # its own tokens
                     ids = inputs["input_ids"][row, span]
-                    keep = self._kept[ids] if window.sentences is None else ~self._special[ids]
+                    keep = self._tables.content[ids] if window.sentences is None else ~self._tables.special[ids]
                     pooled[i] = vectors[row]
                     tokens[i] = unit[row, span][keep].to(torch.float16)
                     if window.sentences is not None:
@@ -252,14 +257,9 @@ class EmbeddingSimilarity:
         self._use_tokenizer(tokenizer)
 
     def _use_tokenizer(self, tokenizer: Any) -> None:
-        """Per-vocabulary lookups, so that picking a window's tokens is one tensor index."""
-        import torch
-
+        """The tokenizer, its token tables, and how it frames a text: what _batch and _encode need."""
         self._tokenizer = tokenizer
-        pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-        self._special = torch.zeros(len(pieces), dtype=torch.bool)
-        self._special[list(tokenizer.all_special_ids)] = True
-        self._kept = torch.tensor([_is_content(piece or "") for piece in pieces]) & ~self._special
+        self._tables = token_tables(tokenizer)
         plain = tokenizer("a", add_special_tokens=False)["input_ids"]
         framed = tokenizer("a")["input_ids"]
         before = next(k for k in range(len(framed)) if framed[k:k + len(plain)] == plain)
