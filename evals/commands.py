@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "attributionbench", help="AttributionBench macro-F1 per dataset and ID-Avg",
         description="Score a verifier on AttributionBench (Li et al., 2024).",
         epilog=ATTRIBUTIONBENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "id-sample"], default="dev")
+    parser.add_argument("--split", choices=["dev", "id-sample"], default="dev",
+                        help="dev: 1,198 rows, for tuning and calibration (default); id-sample: the official "
+                             "500-row in-distribution test sample, never tuned on")
     parser.add_argument("--verifier", default="default",
                         help="'default', 'lexical', 'lexical@T', 'judge:BACKEND[:MODEL]' (an LLM judge: local, vllm, or "
                              "openai with $OPENAI_BASE_URL), 'cascade:BACKEND[:MODEL]', or a Hugging Face model "
