@@ -45,6 +45,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")
     parser.set_defaults(func=_run_attributionbench)
+    _register_contrast(benchmarks)
+
+
+CONTRAST_EXAMPLES = """\
+examples:
+  citeline bench contrast --data examples/obvious_cases.jsonl --rows
+  citeline bench contrast --data runs/verifier-data/contrast_dev.jsonl --slice report --verifier default
+  citeline bench contrast --data my_contrast.jsonl --verifier lexical --out results.json
+
+A contrast file is JSONL, one claim per row: pair_id (an original and its edits share it), recipe
+("original" or the edit, e.g. negation / number / entity), evidence, claim, supported (1 or 0),
+and optionally slice. Score per edit kind: macro-F1 of original vs edited claim over the pairs
+that have that edit; and the share of originals accepted. The lexical baseline is printed too.
+`citeline train-verifier` writes runs/verifier-data/contrast_dev.jsonl: its "calibration" slice
+may tune, its "report" slice only reports.
+"""
+
+
+def _register_contrast(benchmarks: argparse._SubParsersAction) -> None:
+    parser = benchmarks.add_parser(
+        "contrast", help="original vs minimally edited claims (negation, numbers, entities)",
+        description="Score a verifier on a contrast set: supported claims beside minimally edited copies.",
+        epilog=CONTRAST_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="the contrast set (JSONL)")
+    parser.add_argument("--slice", help="score only rows whose slice is this (e.g. report)")
+    parser.add_argument("--verifier", default="default", help="any --verifier spec (see `citeline check --help`)")
+    parser.add_argument("--rows", action="store_true", help="also print every claim with its verdict")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.set_defaults(func=_run_contrast)
+
+
+def _run_contrast(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+    from dataclasses import asdict
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from citeline.evals.contrast import evaluate, load_rows, render_markdown
+    from citeline.verifiers.default import load_verifier
+
+    try:
+        rows = load_rows(args.data, args.slice)
+        specs = [args.verifier] + ([] if args.verifier == "lexical" else ["lexical"])
+        results = [evaluate(load_verifier(spec), rows) for spec in specs]
+    except (FileNotFoundError, ValueError) as error:
+        print(f"citeline bench contrast: {error}", file=sys.stderr)
+        return 2
+    print(render_markdown(results, show_rows=args.rows))
+    if args.out:
+        args.out.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n", encoding="utf-8")
+        print(f"\nresults written to {args.out}")
+    return 0
 
 
 def _run_attributionbench(args: argparse.Namespace) -> int:

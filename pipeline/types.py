@@ -125,6 +125,10 @@ class Verdict:
     label: Label
     probability: float  # P(supported), in [0, 1]
     verifier: str  # which verifier, e.g. "lexical" or "cross-encoder:path/to/model"
+    # Where the verifier reads them: P(the evidence contradicts the claim), and the character span
+    # of the evidence text it was given that decided (the window that supports best).
+    contradiction: float | None = None
+    window: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from citeline.verifiers.cross_encoder import (
     CrossEncoderVerifier,
     LabelError,
     find_support_label,
-    most_overlapping,
     pair_key,
 )
+from citeline.verifiers.windows import most_overlapping
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -117,7 +117,7 @@ def test_long_evidence_is_chunked_and_support_is_the_max_over_chunks(nli_model):
     assert len(chunks) > 3
     assert all(len(verifier._tokenizer(c.evidence, c.claim)["input_ids"]) <= 32 for c in chunks)
     per_chunk = verifier._score_chunks(chunks)
-    assert verifier.score([(evidence, "paris")])[0] == pytest.approx(max(per_chunk), abs=1e-6)
+    assert verifier.score([(evidence, "paris")])[0] == pytest.approx(max(s for s, _ in per_chunk), abs=1e-6)
 
 
 def test_windows_overlap_and_cover_the_whole_evidence(nli_model):

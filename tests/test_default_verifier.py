@@ -86,7 +86,7 @@ def test_token_recall_finds_each_claim_word_in_the_evidence():
 
 
 def test_sentence_windows_pack_whole_sentences():
-    from citeline.verifiers.similarity import sentence_windows
+    from citeline.verifiers.windows import sentence_windows
 
     owners = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 2, 3]  # sentences of 3, 2, 6 and 1 tokens
     # 0 and 1 do not fit in 4 tokens together; 2 is cut; 3 joins the last piece of 2.
@@ -99,7 +99,8 @@ def test_sentence_windows_pack_whole_sentences():
 def test_sentence_vectors_pool_the_tokens_of_each_sentence():
     import torch
 
-    from citeline.verifiers.similarity import sentence_owners, sentence_vectors
+    from citeline.verifiers.similarity import sentence_vectors
+    from citeline.verifiers.windows import sentence_owners
 
     text = "Ab cd. Ef gh."  # tokens: Ab, cd, . | Ef, gh, .
     owners = sentence_owners(text, [0, 3, 5, 7, 10, 12])

@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Verdict
-from citeline.verifiers.base import Pair, verdict_from_probability
+from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.verifiers.base import Pair
+from citeline.verifiers.cross_encoder import PairScores
 from citeline.verifiers.lexical import content_words, overlap
 from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSignals, EmbeddingSimilarity
 
@@ -28,7 +29,8 @@ CALIBRATOR_FILE = "calibrator.json"
 # evidence is long), a shortcut that fits dev and breaks on other data. has_numbers (the claim
 # alone) is one too; it stays available, but the shipped calibrator leaves it out.
 FEATURES = ("cross_encoder_logit", "similarity", "token_recall", "sentence_similarity", "word_overlap",
-            "bigram_overlap", "number_overlap", "has_numbers")
+            "bigram_overlap", "number_overlap", "has_numbers", "contradiction_logit")
+CROSS_ENCODER_FEATURES = ("cross_encoder_logit", "contradiction_logit")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -96,7 +98,7 @@ class Calibrator:
 
     @property
     def uses_cross_encoder(self) -> bool:
-        return "cross_encoder_logit" in self.features
+        return any(f in self.features for f in CROSS_ENCODER_FEATURES)
 
     def select(self, full_rows: list[list[float]]) -> list[list[float]]:
         """Columns of FEATURES-ordered rows that this calibrator reads, in its order."""
@@ -104,24 +106,25 @@ class Calibrator:
         return [[row[i] for i in index] for row in full_rows]
 
 
-def feature_rows(pairs: Sequence[Pair], cross_encoder_scores: Sequence[float] | None = None,
+def feature_rows(pairs: Sequence[Pair], cross_encoder_scores: Sequence[PairScores] | None = None,
                  embedding: Sequence[EmbeddingSignals] | None = None) -> list[list[float]]:
     """One row per pair, in FEATURES order; without model scores, the lexical features only."""
     rows = [lexical_features(e, c) for e, c in pairs]
     if cross_encoder_scores is None or embedding is None:
         return rows
-    return [[_logit(p), *signals, *row] for p, signals, row in zip(cross_encoder_scores, embedding, rows)]
+    return [[_logit(s.support), *signals, *row, _logit(s.contradiction or 0.0)]
+            for s, signals, row in zip(cross_encoder_scores, embedding, rows)]
 
 
 def fit_calibrator(rows: list[list[float]], labels: list[int], features: Sequence[str], c: float = 1.0,
-                   notes: str = "") -> Calibrator:
+                   notes: str = "", weights: Sequence[float] | None = None) -> Calibrator:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(rows, dtype=float)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, labels)
+    model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, labels, sample_weight=weights)
     return Calibrator(list(features), model.coef_[0].tolist(), float(model.intercept_[0]), mean.tolist(),
                       scale.tolist(), notes=notes)
 
@@ -154,17 +157,30 @@ class CalibratedVerifier:
         self._similarity: Any = None
         self._calibrator: Calibrator | None = None
 
+    def warm_up(self) -> None:
+        self._load()
+        if self._cross_encoder:
+            self._cross_encoder.warm_up()
+
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         calibrator = self._load()
         threshold = calibrator.threshold if self.threshold is None else self.threshold
-        return [verdict_from_probability(p, threshold, self.name) for p in self.score(pairs)]
+        probabilities, entailment = self._score(pairs)
+        return [Verdict(SUPPORTED if p >= threshold else NOT_SUPPORTED, p, self.name, s.contradiction, s.window)
+                for p, s in zip(probabilities, entailment)]
 
     def score(self, pairs: Sequence[Pair]) -> list[float]:
+        return self._score(pairs)[0]
+
+    def _score(self, pairs: Sequence[Pair]) -> tuple[list[float], list[PairScores]]:
+        """Calibrated P(supported), and the entailment model's own scores, per pair."""
         calibrator = self._load()
         statements = [(e, statement(c)) for e, c in pairs]
-        cross_encoder = self._cross_encoder.score(pairs) if self._cross_encoder else [0.5] * len(pairs)
-        rows = calibrator.select(feature_rows(pairs, cross_encoder, self._similarity.signals(statements)))
-        return [0.0 if not e.strip() else calibrator.probability(row) for (e, _), row in zip(pairs, rows)]
+        entailment = self._cross_encoder.scores(statements) if self._cross_encoder \
+            else [PairScores(0.5, None, None)] * len(pairs)
+        rows = calibrator.select(feature_rows(pairs, entailment, self._similarity.signals(statements)))
+        probabilities = [0.0 if not e.strip() else calibrator.probability(row) for (e, _), row in zip(pairs, rows)]
+        return probabilities, entailment
 
     def clear_cache(self) -> None:
         """Forget scored pairs and encoded evidence (e.g. to time a cold run)."""
@@ -186,7 +202,8 @@ class CalibratedVerifier:
                 self._cross_encoder = CrossEncoderVerifier(
                     self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
                     max_length=settings.get("max_length", 256), max_windows=settings.get("max_windows"),
-                    precision=self.precision, name=self.name)
+                    precision=settings.get("precision", self.precision), name=self.name,
+                    windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False))
             self._similarity = EmbeddingSimilarity(embedding_model_of(self.model_dir, settings),
                                                    max_length=settings.get("embedding_max_length", 128),
                                                    batch_size=self.batch_size, precision=self.precision)

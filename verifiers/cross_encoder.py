@@ -14,12 +14,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
-from citeline.pipeline.types import Verdict
-from citeline.verifiers.base import Pair, verdict_from_probability
+from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.verifiers.base import Pair
+from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")
+CONTRADICTION_HINTS = ("contradict", "refute")
 EXACT_SUPPORT_NAMES = frozenset(
     {"entailment", "entailed", "entails", "supported", "supports", "support", "attributable", "consistent"}
 )
@@ -52,6 +54,12 @@ def find_support_label(id2label: Mapping[Any, str], override: int | str | None =
             f"evidence supports the claim, by index or name: --verifier MODEL#1 on the command line, "
             f"entailment_label=1 in Python")
     return positive[0]
+
+
+def find_contradiction_label(id2label: Mapping[Any, str]) -> int | None:
+    """Index of a 'contradiction' class (contradict / refute), or None where the model has none."""
+    found = [int(i) for i, name in id2label.items() if any(h in _normalise(str(name)) for h in CONTRADICTION_HINTS)]
+    return found[0] if len(found) == 1 else None
 
 
 def _normalise(name: str) -> str:
@@ -106,72 +114,37 @@ def pair_key(evidence: str, claim: str) -> str:
     return digest.hexdigest()
 
 
-def split_evidence(tokenizer: Any, evidences: Sequence[str], claims: Sequence[str], max_length: int,
-                   overlap: float = 0.25) -> list[list[str]]:
-    """Each evidence text cut into overlapping windows that fit in ``max_length`` beside its claim.
-
-    Windows are character slices of the original text at token boundaries, so the tokenizer adds
-    its own special tokens when the window and the claim are encoded together.
-    """
-    claim_lengths = [len(ids) for ids in tokenizer(list(claims), add_special_tokens=False)["input_ids"]]
-    specials = _pair_special_tokens(tokenizer)
-    encoded = tokenizer(list(evidences), add_special_tokens=False, return_offsets_mapping=True)
-    windows = []
-    for text, offsets, claim_length in zip(evidences, encoded["offset_mapping"], claim_lengths):
-        # A very long claim keeps at least half the window for evidence (the tokenizer trims it).
-        budget = max(16, max_length - specials - min(claim_length, max_length // 2))
-        windows.append(_windows(text, offsets, budget, overlap))
-    return windows
-
-
-def _pair_special_tokens(tokenizer: Any) -> int:
-    plain = len(tokenizer("a", add_special_tokens=False)["input_ids"]) * 2
-    return len(tokenizer("a", "a")["input_ids"]) - plain
-
-
-def _windows(text: str, offsets: Sequence[tuple[int, int]], budget: int, overlap: float) -> list[str]:
-    if len(offsets) <= budget:
-        return [text]
-    step = max(1, int(budget * (1 - overlap)))
-    chunks = []
-    for start in range(0, len(offsets), step):
-        end = min(start + budget, len(offsets))
-        chunks.append(text[offsets[start][0]:offsets[end - 1][1]])
-        if end == len(offsets):
-            break
-    return chunks
-
-
-def most_overlapping(windows: list[str], claim: str, k: int) -> list[str]:
-    """The ``k`` windows that share most content words with the claim (ties: the earlier one),
-    in text order. Training keeps the top one, so these are the inputs the model knows best."""
-    if len(windows) <= k:
-        return windows
-    from citeline.verifiers.lexical import content_words
-
-    claim_words = set(content_words(claim))
-    shared = [len(claim_words & set(content_words(w))) for w in windows]
-    best = sorted(range(len(windows)), key=lambda i: (-shared[i], i))[:k]
-    return [windows[i] for i in sorted(best)]
+class PairScores(NamedTuple):
+    """One pair's scores. A claim of several sentences is checked sentence by sentence: it is
+    supported as far as its least supported sentence is, contradicted as far as its most
+    contradicted one is."""
+    support: float  # P(supported): per claim sentence the best window, then the weakest sentence
+    contradiction: float | None  # the same for P(contradicted); None for a model without that class
+    window: Span | None  # the evidence span that decided support (None: no evidence)
 
 
 @dataclass(frozen=True)
 class _Chunk:
     pair: int  # index of the pair it belongs to
+    sentence: int  # index of the claim sentence
     evidence: str
+    span: Span  # where ``evidence`` is in the pair's evidence
     claim: str
 
 
 class CrossEncoderVerifier:
     """Scores pairs with a sequence-classification checkpoint, given by hub name or local path.
 
-    ``__init__`` only stores settings; the model loads once, on the first ``verify``.
+    ``__init__`` only stores settings; the model loads once, in ``warm_up()`` or on the first
+    ``verify``. ``windows``: "tokens" (overlapping token windows) or "sentences" (windows of
+    whole sentences); ``split_claims``: check a claim of several sentences sentence by sentence.
     """
 
     def __init__(self, model_name_or_path: str | Path, batch_size: int = 32, max_length: int = 256,
                  threshold: float = 0.5, num_threads: int | None = None, device: str = "cpu",
                  entailment_label: int | str | None = None, overlap: float = 0.25,
-                 max_windows: int | None = None, precision: str = "auto", name: str | None = None) -> None:
+                 max_windows: int | None = None, precision: str = "auto", name: str | None = None,
+                 windows: str = "tokens", split_claims: bool = False) -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -182,79 +155,125 @@ class CrossEncoderVerifier:
         self.overlap = overlap
         self.max_windows = max_windows  # None: every window
         self.precision = precision  # "auto": bfloat16 where the CPU has it natively (see inference_precision)
+        self.windows = windows
+        self.split_claims = split_claims
         self.name = name or f"cross-encoder:{self.model_name_or_path}"
         self.chunks_scored = 0  # model work done so far; the cache keeps repeats at zero
-        self._cache: dict[str, float] = {}
+        self._cache: dict[str, PairScores] = {}
         self._model: Any = None
         self._tokenizer: Any = None
         self._support_index: int | None = None
+        self._contradiction_index: int | None = None
 
     @classmethod
     def from_loaded(cls, model: Any, tokenizer: Any, **settings: Any) -> CrossEncoderVerifier:
         """Wrap a model already in memory (e.g. one being trained); it is not copied."""
         verifier = cls(getattr(model, "name_or_path", "in-memory"), **settings)
-        verifier._model, verifier._tokenizer = model, tokenizer
-        verifier._support_index = find_support_label(model.config.id2label, verifier.entailment_label)
+        verifier._use(model, tokenizer)
         return verifier
 
+    def warm_up(self) -> None:
+        self._load()
+
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
-        return [verdict_from_probability(p, self.threshold, self.name) for p in self.score(pairs)]
+        return [Verdict(SUPPORTED if s.support >= self.threshold else NOT_SUPPORTED, s.support, self.name,
+                        s.contradiction, s.window) for s in self.scores(pairs)]
 
     def score(self, pairs: Sequence[Pair]) -> list[float]:
-        """P(supported) per pair, in input order; pairs seen before come from the cache."""
+        """P(supported) per pair, in input order."""
+        return [s.support for s in self.scores(pairs)]
+
+    def scores(self, pairs: Sequence[Pair]) -> list[PairScores]:
+        """Support, contradiction and deciding window per pair; pairs seen before come from the cache."""
         keys = [pair_key(e, c) for e, c in pairs]
         todo = {k: pair for k, pair in zip(keys, pairs) if k not in self._cache}
         if todo:
-            for key, probability in zip(todo, self._score_uncached(list(todo.values()))):
-                self._cache[key] = probability
+            for key, result in zip(todo, self._score_uncached(list(todo.values()))):
+                self._cache[key] = result
         return [self._cache[k] for k in keys]
 
     def clear_cache(self) -> None:
         self._cache.clear()
 
-    def _score_uncached(self, pairs: list[Pair]) -> list[float]:
-        # Empty evidence supports nothing; no need to ask the model.
-        scores = [0.0] * len(pairs)
+    def _score_uncached(self, pairs: list[Pair]) -> list[PairScores]:
         live = [i for i, (evidence, _) in enumerate(pairs) if evidence.strip()]
+        if live:
+            self._load()
+        # Empty evidence supports nothing; no need to ask the model.
+        results = [PairScores(0.0, None if self._contradiction_index is None else 0.0, None)] * len(pairs)
         if not live:
-            return scores
-        self._load()
+            return results
         chunks = self._chunk([pairs[i] for i in live])
-        for chunk, probability in zip(chunks, self._score_chunks(chunks)):
-            index = live[chunk.pair]
-            scores[index] = max(scores[index], probability)
-        return scores
+        support: dict[tuple[int, int], tuple[float, Span]] = {}  # (pair, claim sentence) -> best window
+        contradiction: dict[tuple[int, int], float] = {}
+        for chunk, (p_support, p_contradiction) in zip(chunks, self._score_chunks(chunks)):
+            key = (chunk.pair, chunk.sentence)
+            if key not in support or p_support > support[key][0]:
+                support[key] = (p_support, chunk.span)
+            contradiction[key] = max(contradiction.get(key, 0.0), p_contradiction)
+        by_pair: dict[int, list[tuple[int, int]]] = {}
+        for key in support:
+            by_pair.setdefault(key[0], []).append(key)
+        for pair, sentences in by_pair.items():
+            weakest = min(sentences, key=lambda key: support[key][0])
+            contradicted = max(contradiction[key] for key in sentences) \
+                if self._contradiction_index is not None else None
+            results[live[pair]] = PairScores(support[weakest][0], contradicted, support[weakest][1])
+        return results
+
+    def _claim_sentences(self, claim: str) -> list[str]:
+        if not self.split_claims:
+            return [claim]
+        from citeline.pipeline.sentences import RegexSentenceSplitter
+
+        return [claim[start:end] for start, end in RegexSentenceSplitter().split(claim)] or [claim]
 
     def _chunk(self, pairs: list[Pair]) -> list[_Chunk]:
-        evidences, claims = zip(*pairs)
-        windows = split_evidence(self._tokenizer, evidences, claims, self.max_length, self.overlap)
-        if self.max_windows:
-            windows = [most_overlapping(w, claim, self.max_windows) for w, claim in zip(windows, claims)]
-        return [_Chunk(i, window, claims[i]) for i, pair_windows in enumerate(windows) for window in pair_windows]
+        units = [(i, k, pair[0], sentence) for i, pair in enumerate(pairs)
+                 for k, sentence in enumerate(self._claim_sentences(pair[1]))]
+        spans = evidence_windows(self._tokenizer, [u[2] for u in units], [u[3] for u in units], self.max_length,
+                                 self.windows, self.overlap)
+        chunks = []
+        for (i, k, evidence, claim), windows in zip(units, spans):
+            if self.max_windows:
+                texts = [evidence[start:end] for start, end in windows]
+                windows = [windows[j] for j in most_overlapping_indices(texts, claim, self.max_windows)]
+            chunks += [_Chunk(i, k, evidence[start:end], (start, end), claim) for start, end in windows]
+        return chunks
 
-    def _score_chunks(self, chunks: list[_Chunk]) -> list[float]:
+    def _score_chunks(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
         import torch
 
         # Longest first, so each batch holds similar lengths and padding wastes little.
         order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].evidence) - len(chunks[i].claim))
-        probabilities = [0.0] * len(chunks)
+        scores = [(0.0, 0.0)] * len(chunks)
         with torch.inference_mode(), inference_precision(self.precision, self.device):
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 for i, p in zip(batch, self._forward([chunks[i] for i in batch])):
-                    probabilities[i] = p
+                    scores[i] = p
         self.chunks_scored += len(chunks)
-        return probabilities
+        return scores
 
-    def _forward(self, chunks: list[_Chunk]) -> list[float]:
+    def _forward(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
+        """(P(supported), P(contradicted) or 0) per chunk."""
         import torch
 
         inputs = self._tokenizer([c.evidence for c in chunks], [c.claim for c in chunks], padding=True,
                                  truncation=True, max_length=self.max_length, return_tensors="pt")
         logits = self._model(**{k: v.to(self.device) for k, v in inputs.items()}).logits.float()
         if self._support_index is None:
-            return torch.sigmoid(logits[:, 0]).tolist()
-        return torch.softmax(logits, dim=-1)[:, self._support_index].tolist()
+            return [(p, 0.0) for p in torch.sigmoid(logits[:, 0]).tolist()]
+        probabilities = torch.softmax(logits, dim=-1)
+        support = probabilities[:, self._support_index].tolist()
+        contradiction = probabilities[:, self._contradiction_index].tolist() \
+            if self._contradiction_index is not None else [0.0] * len(chunks)
+        return list(zip(support, contradiction))
+
+    def _use(self, model: Any, tokenizer: Any) -> None:
+        self._support_index = find_support_label(model.config.id2label, self.entailment_label)
+        self._contradiction_index = find_contradiction_label(model.config.id2label)
+        self._tokenizer, self._model = tokenizer, model
 
     def _load(self) -> None:
         if self._model is not None:
@@ -276,6 +295,4 @@ class CrossEncoderVerifier:
             raise OSError(f"cannot load verifier model {self.model_name_or_path!r}: give a local folder "
                           f"with config.json, weights and tokenizer, or a Hugging Face model name "
                           f"(needs the hub; set HF_HUB_OFFLINE=1 to use only the local cache)") from error
-        self._support_index = find_support_label(model.config.id2label, self.entailment_label)
-        self._tokenizer = tokenizer
-        self._model = model.to(self.device).eval()
+        self._use(model.to(self.device).eval(), tokenizer)

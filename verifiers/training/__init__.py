@@ -1,0 +1,1 @@
+"""Training an entailment verifier: data, perturbations, trainers, calibration."""
