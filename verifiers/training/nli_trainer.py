@@ -104,10 +104,12 @@ class Trainer:
         self.out = Path(config.output_dir)
         self.log_path = self.out / "train_log.jsonl"
 
-    def run(self) -> Path:
+    def run(self, until_step: int | None = None) -> Path:
+        """Train (from the last checkpoint, if any) to the end, or up to ``until_step`` and
+        checkpoint there; returns the folder of the best model so far."""
         import torch
 
-        from citeline.verifiers.train import resolve_base_model
+        from citeline.verifiers.loading import resolve_model_path
 
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
@@ -115,7 +117,7 @@ class Trainer:
             torch.set_num_threads(config.num_threads)
         torch.manual_seed(config.seed)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
-        tokenizer, model = self._load_model(resolve_base_model(config.base_model))
+        tokenizer, model = self._load_model(resolve_model_path(config.base_model))
         model.to(device)
         encoded, targets, batches = self._prepare(tokenizer)
         total = len(batches)
@@ -123,7 +125,9 @@ class Trainer:
         scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * total), total)
         state = self._resume(model, optimizer, scheduler)
         evaluator = Evaluator(Path(config.data_dir), tokenizer, config, device)
-        self._train(model, tokenizer, optimizer, scheduler, encoded, targets, batches, state, evaluator, device)
+        last = len(batches) if until_step is None else min(until_step, len(batches))
+        self._train(model, tokenizer, optimizer, scheduler, encoded, targets, batches[:last], state, evaluator, device,
+                    total=len(batches))
         return self.out / "model"
 
     def _load_model(self, base: str) -> tuple[Any, Any]:
@@ -183,7 +187,8 @@ class Trainer:
         tmp.replace(folder / "state.pt")  # atomic: a stop mid-save leaves the previous checkpoint
 
     def _train(self, model: Any, tokenizer: Any, optimizer: Any, scheduler: Any, encoded: Any, targets: list[int],
-               batches: list[list[int]], state: dict[str, Any], evaluator: Evaluator, device: str) -> None:
+               batches: list[list[int]], state: dict[str, Any], evaluator: Evaluator, device: str,
+               total: int) -> None:
         import torch
         from tqdm import tqdm
 
@@ -191,7 +196,7 @@ class Trainer:
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else _no_autocast()
         best, last_save = state["best"], time.monotonic()
         model.train()
-        bar = tqdm(total=len(batches), initial=state["step"], desc="train-verifier", disable=not self.progress,
+        bar = tqdm(total=total, initial=state["step"], desc="train-verifier", disable=not self.progress,
                    mininterval=10, unit="batch")
         for step in range(state["step"] + 1, len(batches) + 1):
             batch = batches[step - 1]
@@ -206,7 +211,7 @@ class Trainer:
             optimizer.zero_grad()
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            if step % config.eval_every == 0 or step == len(batches):
+            if step % config.eval_every == 0 or step == total:
                 scores = evaluator.evaluate(model)
                 self._note({"event": "eval", "step": step, "loss": loss.item(), **scores})
                 if scores["selection"] > best:
@@ -218,7 +223,8 @@ class Trainer:
                 self._checkpoint(model, optimizer, scheduler, step, best)
                 last_save = time.monotonic()
         bar.close()
-        self._note({"event": "done", "steps": len(batches), "best_selection": best})
+        if len(batches) == total:
+            self._note({"event": "done", "steps": total, "best_selection": best})
 
     def _note(self, entry: dict[str, Any]) -> None:
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **entry}

@@ -54,3 +54,50 @@ def run(recipe: NLIRecipe, progress: bool = True) -> Path:
 
     build_data(recipe.data, progress)
     return Trainer(recipe.train, progress).run()
+
+
+def inference_settings(recipe: NLIRecipe) -> dict[str, Any]:
+    """How the shipped verifier reads this model (stored as the model folder's citeline.json)."""
+    from citeline.verifiers.similarity import EMBEDDING_MODEL
+
+    # float32: bfloat16 autocast was measured slower on CPUs without AMX (benchmarks/verifier.py).
+    return {"embedding_model": EMBEDDING_MODEL, "max_length": recipe.train.max_length, "windows": "sentences",
+            "split_claims": True, "precision": "float32"}
+
+
+def export(model_dir: Path, destination: str | Path) -> Path:
+    """The network in float16 (half the size; loaded back as float32 on CPU), its tokenizer, the
+    calibrator and settings, replacing the files in ``destination`` but its model card."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    for stale in destination.iterdir():
+        if stale.is_file() and stale.name != "README.md":
+            stale.unlink()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+    model.to(torch.float16).save_pretrained(destination)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(destination)
+    for name in ("calibrator.json", "citeline.json"):
+        shutil.copy(model_dir / name, destination / name)
+    return destination
+
+
+def main(config_path: str, output_dir: str | None = None, progress: bool = True, calibrate_only: bool = False,
+         export_to: str | None = None) -> int:
+    from citeline.verifiers.training.nli_calibration import CalibrationConfig, calibrate
+
+    recipe = NLIRecipe.load(config_path)
+    if output_dir:
+        recipe.train.output_dir = output_dir
+    out = Path(recipe.train.output_dir)
+    if not calibrate_only:
+        run(recipe, progress)
+    calibrate(out / "model", Path(recipe.data.output_dir) / "contrast_dev.jsonl",
+              CalibrationConfig.from_dict(recipe.calibration), inference_settings(recipe), out / "calibration.json")
+    if export_to:
+        print(f"exported to {export(out / 'model', export_to)}")
+    return 0

