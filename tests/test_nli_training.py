@@ -12,6 +12,7 @@ import pytest
 from citeline.evals.contrast import score_rows
 from citeline.verifiers.training.dataset import DataConfig, _delete_sentence, _split_documents, read_pairs
 from citeline.verifiers.training.sources import NLIPair
+from tests.tiny_models import WORDS, tiny_bert
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -23,23 +24,6 @@ from citeline.verifiers.training.nli_trainer import (  # noqa: E402
     length_batches,
     nli_loss,
 )
-
-WORDS = ("the a paris is capital of france berlin germany city river seine population million "
-         "in was founded by year and not claim evidence tower built 1889 1899 it located").split()
-
-
-def tiny_bert(folder: Path, labels: tuple[str, ...]) -> Path:
-    vocab = {word: i for i, word in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
-    tokenizer = transformers.BertTokenizerFast(vocab=vocab)
-    config = transformers.BertConfig(
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        max_position_embeddings=128, num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)})
-    torch.manual_seed(0)
-    transformers.BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
 
 def test_binary_negatives_are_scored_as_neutral_or_contradiction():
     logits = torch.tensor([[2.0, 0.5, -1.0], [2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
