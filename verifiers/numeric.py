@@ -1,0 +1,653 @@
+"""Numeric claim checking: are the numbers in a claim the numbers in its evidence?
+
+Entailment models compare text and are close to chance when one number of a sentence changes.
+This module checks numbers directly, with regular expressions and arithmetic only (no model):
+
+1. ``extract_quantities(text)`` finds every quantity with its exact span (``text[q.start:q.end]``
+   is ``q.text``, always), its written number, sign, scale ("thousand" ... "trillion", "bn", "m",
+   "k"), kind (money with a currency, percent, percentage points, bps, ratio "1.5x", year, date,
+   plain number), the decimals it was stated with, and whether it was hedged ("about", "~").
+   "(1,234)" is negative; "2022" (four digits, no comma, 1900-2100, no unit) is a year, never an
+   amount. Table text ("| Revenue | 1,234 | 1,100 |" or "Revenue 2022 2021 1,234 1,100") gives
+   each number its row label and, where a header line of years precedes it, its column's year.
+   A sentence such as "in thousands" / "(in millions)" sets the scale of unscaled evidence numbers.
+2. Matching follows the claim's stated precision: a number is read as rounded to its last stated
+   digit, so "3.4 million" matches 3,412,000 (3.4 +- 0.05 million) and "3.4" does not match
+   "3.9". Hedged numbers ("about 3.4 million", "roughly 3,400,000") widen to their significant
+   digits or 2%, whichever is wider. "$1.2 billion" equals "$1,200 million". A claimed percent
+   may match a ratio (12% = 0.12); percentage points and bps only match points/bps (stated
+   "percentage points" are kept apart from percent). Direct matches compare magnitudes: filings
+   write a loss as "(1,234)", prose as "a loss of 1,234".
+   Unscaled evidence numbers (table cells) are read at the document's stated scale, as written,
+   and, where no scale is stated, at thousand/million/billion too: "1,234 thousand" matches a cell
+   "1,234".
+3. Derived numbers are recomputed from pairs of evidence numbers (and triples for sums and
+   averages when the evidence is small): differences, sums, averages, ratios, margins/shares
+   (a / b as a percent), percent changes and differences of percents (as percent, points or bps).
+   The search is bounded: at most ``MAX_OPERANDS`` evidence numbers (those whose row label shares
+   words with the claim first) and, for each pair, a binary search for the partner operand, so a
+   claim costs O(n log n) per operation. The sign of a derived value counts when the claim states
+   one ("-12.6", "decreased by", "fell"); "a change of 12.6" accepts either sign.
+4. Each claim number ends ``matched`` (with the evidence span or the computation),
+   ``contradicted`` (an evidence number of the same kind has a row label / context that the claim
+   names, and the year the claim names where the table has years, yet another value) or
+   ``unsupported``. Years and dates in the claim are checked by presence only: a claim that dates
+   itself "in 2022" when the evidence never mentions 2022 is unsupported; years never enter
+   arithmetic and never contradict.
+
+``NumericVerifier(base)`` puts this in front of any verifier: claims without numbers get the
+base verdict unchanged; a contradicted or unsupported number makes the claim not supported
+(probability capped at ``FAILED_NUMBER_CAP``); when every number matches, the base judges the
+rest of the claim, with the matched quantities removed from the text it sees (the numbers are
+already checked, and a computed value such as "12.2%" is nowhere in the evidence's words).
+Without a base, a claim with no numbers is "supported" at probability 0.5 (nothing refutes it,
+nothing was checked) and a claim whose numbers all match is supported at 0.9.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from citeline.verifiers.base import Pair
+
+MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
+AMOUNT_KINDS = frozenset({"money", "number"})
+PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
+MAX_OPERANDS = 60
+MAX_TRIPLE_OPERANDS = 16
+FAILED_NUMBER_CAP = 0.1
+
+SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9,
+          "b": 1e9, "trillion": 1e12, "tn": 1e12}
+CURRENCIES = {"$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "€": "EUR",
+              "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP", "gbp": "GBP", "pounds": "GBP",
+              "¥": "JPY", "jpy": "JPY", "yen": "JPY", "rmb": "CNY", "cny": "CNY"}
+MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+          "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+
+_QUANTITY = re.compile(
+    r"""(?<![\w.,])
+    (?P<open>\()?
+    (?P<sign>[-−–](?=\s?[$€£¥\d.]))?
+    (?P<cur>(?:US\$|\$|€|£|¥|USD\b|EUR\b|GBP\b)\s*)?
+    (?P<sign2>[-−–](?=[\d.]))?
+    (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)
+    (?P<close>\))?
+    (?:(?P<attached>[kKmMbB]|bn|mn|tn)\b
+      |\s?(?P<pct>%|per\s?cent\b|percentage\s+points?\b|pp\b|p\.p\.|bps\b|basis\s+points?\b)
+      |\s?(?P<times>x\b|times\b)
+      |\s+(?P<scale>thousand|million|billion|trillion)s?\b)?
+    (?:\s?(?P<scale2>thousand|million|billion|trillion)s?\b)?
+    (?:\s?(?P<cur2>dollars|USD|euros?|EUR|pounds|GBP|yen|RMB)\b)?
+    (?!\w|-[A-Za-z])  # not part of a word or identifier: 1st, 10-K, 5-year
+    """, re.VERBOSE)
+_HEDGE = re.compile(r"\b(?:about|approximately|approx\.?|roughly|nearly|around|almost|some|circa|close to|"
+                    r"more than|less than|over|under|at least|up to)\s*$|~\s*$", re.IGNORECASE)
+_DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:ped|s)?|down|lower|less|"
+                   r"reduc(?:ed|tion)|shr[ao]nk|minus|negative|loss of)\b(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$",
+                   re.IGNORECASE)
+_UP = re.compile(r"\b(?:increase[sd]?|grew|grow(?:th|s)?|rose|rise[sn]?|up|higher|more|gain(?:ed)?)\b"
+                 r"(?:\s+\w+){0,3}\s*(?:by|of)?\s*$", re.IGNORECASE)
+_MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
+_DOC_SCALE = re.compile(r"\bin\s+(thousands|millions|billions)\b|\b(thousands|millions|billions)\s+of\b",
+                        re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
+_STOP = frozenset("""a an the of in on at to for from by and or as is was were be been are its it this
+that with than which what how much many did does do total year years ended fiscal""".split())
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One number in a text. ``value`` applies sign and stated scale; percent values are in
+    percent (12% -> 12.0), points in points, bps in bps."""
+
+    start: int
+    end: int
+    text: str
+    value: float
+    number: float  # as written, signed, without scale
+    kind: str  # money | percent | points | bps | ratio | year | date | number
+    currency: str | None = None
+    scale: str | None = None
+    decimals: int = 0
+    approximate: bool = False
+    direction: str | None = None  # "down" / "up" from words before it ("decreased by 5%")
+    explicit_sign: bool = False
+    label: str = ""  # the row label (tables) or the words before it (prose)
+    column_year: int | None = None
+    in_table: bool = False
+
+    @property
+    def multiplier(self) -> float:
+        return SCALES[self.scale] if self.scale else 1.0
+
+    def tolerance(self) -> float:
+        """Half a unit of the last stated digit, in ``value`` units; wider when hedged."""
+        unit = 10.0 ** -self.decimals
+        if self.approximate:
+            digits = self.text_digits()
+            trailing = len(digits) - len(digits.rstrip("0")) if self.decimals == 0 else 0
+            unit = max(unit * 10 ** trailing, 0.04 * abs(self.number))
+        return 0.5 * unit * self.multiplier + 1e-9 * abs(self.value)
+
+    def text_digits(self) -> str:
+        return re.sub(r"\D", "", f"{abs(self.number):.{self.decimals}f}".split(".")[0])
+
+
+@dataclass(frozen=True)
+class NumberCheck:
+    """The verdict on one claim number."""
+
+    quantity: Quantity
+    status: str  # matched | contradicted | unsupported
+    evidence: Quantity | None = None  # the evidence number that matched or contradicts
+    computation: str = ""  # how a derived match was computed, e.g. "(1,234 - 1,100) / 1,100 = 12.2%"
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class NumericResult:
+    checks: tuple[NumberCheck, ...] = ()
+
+    @property
+    def has_numbers(self) -> bool:
+        return bool(self.checks)
+
+    @property
+    def supported(self) -> bool:
+        return all(c.status == MATCHED for c in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        return [c.problem for c in self.checks if c.problem]
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for c in self.checks)
+
+
+# ----------------------------------------------------------------------------------- extraction
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Every quantity in ``text``, in order, with row labels and column years where it is a table."""
+    found: list[Quantity] = []
+    line_start = 0
+    header_years: list[int] = []
+    for line in text.splitlines(keepends=True):
+        quantities = [q for q in _line_quantities(text, line_start, line_start + len(line))]
+        header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
+        found += quantities
+        line_start += len(line)
+    return found
+
+
+def _line_quantities(text: str, start: int, end: int) -> Iterable[Quantity]:
+    for match in _QUANTITY.finditer(text, start, end):
+        quantity = _quantity_from_match(text, match)
+        if quantity is not None:
+            yield quantity
+
+
+def _quantity_from_match(text: str, m: re.Match) -> Quantity | None:
+    raw = m.group("num")
+    if m.group("attached") and m.group("attached") in "bB" and not m.group("cur"):
+        return None  # "5b" without a currency is more likely a label (note 5b) than billions
+    number = float(raw.replace(",", ""))
+    decimals = len(raw.split(".")[1]) if "." in raw else 0
+    paren_negative = bool(m.group("open") and m.group("close"))
+    start = m.start() if m.group("open") and m.group("close") else m.start("sign") if m.group("sign") else (
+        m.start("cur") if m.group("cur") else m.start("sign2") if m.group("sign2") else m.start("num"))
+    end = _end_of(m)
+    explicit_sign = bool(m.group("sign") or m.group("sign2") or paren_negative)
+    if explicit_sign:
+        number = -number
+    before = text[max(0, start - 40):start]
+    scale = _scale_of(m)
+    currency = _currency_of(m)
+    kind = _kind_of(m, raw, scale, currency, before)
+    value = number * (SCALES[scale] if scale else 1.0)
+    direction = "down" if _DOWN.search(before) else "up" if _UP.search(before) else None
+    return Quantity(start=start, end=end, text=text[start:end], value=value, number=number, kind=kind,
+                    currency=currency, scale=scale, decimals=decimals,
+                    approximate=bool(_HEDGE.search(before)), direction=direction, explicit_sign=explicit_sign,
+                    label=_prose_label(before))
+
+
+def _end_of(m: re.Match) -> int:
+    for group in ("cur2", "scale2", "scale", "times", "pct", "attached"):
+        if m.group(group):
+            return m.end(group)
+    return m.end("close") if m.group("open") and m.group("close") else m.end("num")
+
+
+def _scale_of(m: re.Match) -> str | None:
+    word = m.group("scale") or m.group("scale2") or m.group("attached")
+    return word.lower() if word else None
+
+
+def _currency_of(m: re.Match) -> str | None:
+    for group in ("cur", "cur2"):
+        if m.group(group):
+            return CURRENCIES.get(m.group(group).strip().lower(), m.group(group).strip().upper())
+    return None
+
+
+def _kind_of(m: re.Match, raw: str, scale: str | None, currency: str | None, before: str) -> str:
+    unit = (m.group("pct") or "").lower()
+    if unit:
+        if "point" in unit or unit in ("pp", "p.p."):
+            return "points"
+        return "bps" if "b" in unit else "percent"
+    if m.group("times"):
+        return "ratio"
+    if currency:
+        return "money"
+    if scale:
+        return "number"
+    if _MONTH_BEFORE.search(before) and raw.isdigit() and int(raw) <= 31:
+        return "date"
+    if re.fullmatch(r"(19|20)\d\d", raw) and not m.group("sign") and not m.group("sign2"):
+        return "year"
+    return "number"
+
+
+def _prose_label(before: str) -> str:
+    words = [w.lower() for w in _WORD.findall(before)]
+    return " ".join(words[-5:])
+
+
+def _attach_table_context(line: str, line_start: int, quantities: list[Quantity],
+                          header_years: list[int]) -> tuple[list[int], list[Quantity]]:
+    """Give the numbers of a table line their row label and column year; a line of years only
+    is a header whose years the following rows' numbers take by position."""
+    if not line.strip():
+        return [], quantities
+    if not quantities or not ("|" in line or _looks_like_row(line, line_start, quantities)):
+        return header_years, quantities
+    years = [q for q in quantities if q.kind == "year"]
+    if len(years) == len(quantities):
+        return [int(q.number) for q in years], quantities
+    amounts = [q for q in quantities if q.kind != "year"]
+    # "Revenue 2022 2021 1,234 1,100": the row carries its own header.
+    own = quantities[:len(years)] == years and len(years) == len(amounts)
+    columns = [int(q.number) for q in years] if own else header_years
+    aligned = len(columns) == len(amounts)
+    label = _row_label(line[:quantities[0].start - line_start])
+    placed, index = [], 0
+    for q in quantities:
+        if q.kind == "year":
+            placed.append(q)
+            continue
+        placed.append(_with(q, label=label or q.label, column_year=columns[index] if aligned else None, in_table=True))
+        index += 1
+    return header_years, placed
+
+
+def _looks_like_row(line: str, line_start: int, quantities: list[Quantity]) -> bool:
+    """A row written without pipes: a label, then two or more numbers and nothing else."""
+    if len(quantities) < 2:
+        return False
+    rest = line[quantities[0].start - line_start:]
+    for q in reversed(quantities):
+        rest = rest[:q.start - quantities[0].start] + rest[q.end - quantities[0].start:]
+    return not re.search(r"[A-Za-z]", rest)
+
+
+def _row_label(prefix: str) -> str:
+    cells = [c.strip() for c in prefix.split("|") if c.strip()]
+    return cells[-1] if cells else prefix.strip(" :|\t")
+
+
+def _with(q: Quantity, **changes) -> Quantity:
+    return Quantity(**{**q.__dict__, **changes})
+
+
+def document_scale(text: str) -> str | None:
+    """The scale a filing states for its unscaled numbers ("in thousands", "(in millions)")."""
+    m = _DOC_SCALE.search(text)
+    return (m.group(1) or m.group(2)).lower().rstrip("s") if m else None
+
+
+# ------------------------------------------------------------------------------------ matching
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower().strip("'") for w in _WORD.findall(text)} - _STOP
+
+
+def _candidate_values(e: Quantity, doc_multiplier: float | None) -> list[tuple[float, str]]:
+    """The values an evidence number may stand for, with a note of the reading."""
+    if e.scale or e.kind not in AMOUNT_KINDS:
+        return [(e.value, "")]
+    readings = [(e.value, "")]
+    multipliers = [doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]
+    readings += [(e.value * m, "") for m in multipliers if m]
+    return readings
+
+
+def _compatible(claim: Quantity, evidence: Quantity) -> str | None:
+    """How to compare claim and evidence values: "same", "percent-of-ratio", "bps-of-points",
+    "points-of-bps", or None when the kinds are different things."""
+    if claim.kind in PRESENCE_KINDS or evidence.kind in PRESENCE_KINDS:
+        return "same" if claim.kind == evidence.kind or {claim.kind, evidence.kind} == {"year", "number"} else None
+    if claim.kind in AMOUNT_KINDS and evidence.kind in AMOUNT_KINDS:
+        if claim.currency and evidence.currency and claim.currency != evidence.currency:
+            return None
+        return "same"
+    if claim.kind == evidence.kind:
+        return "same"
+    pair = (claim.kind, evidence.kind)
+    if pair in (("percent", "number"), ("percent", "ratio")) and abs(evidence.number) < 10 and evidence.decimals:
+        return "percent-of-ratio"
+    if pair == ("bps", "points"):
+        return "bps-of-points"
+    if pair == ("points", "bps"):
+        return "points-of-bps"
+    if pair == ("ratio", "number"):
+        return "same"
+    return None
+
+
+_CONVERSIONS = {"same": 1.0, "percent-of-ratio": 100.0, "bps-of-points": 100.0, "points-of-bps": 0.01}
+
+
+def _direct_match(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None) -> Quantity | None:
+    if claim.kind in PRESENCE_KINDS:
+        return next((e for e in evidence if abs(e.number) == abs(claim.number) and not e.scale
+                     and e.kind in ("year", "date", "number") and not e.decimals), None)
+    for e in evidence:
+        how = _compatible(claim, e)
+        if how is None or e.kind in PRESENCE_KINDS:
+            continue
+        factor = _CONVERSIONS[how]
+        tolerance = max(claim.tolerance(), e.tolerance() * factor)
+        if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v, _ in _candidate_values(e, doc_multiplier)):
+            return e
+    return None
+
+
+# ------------------------------------------------------------------------------------ derivation
+
+
+@dataclass(frozen=True)
+class _Operation:
+    name: str
+    apply: Callable[[float, float], float]
+    # a for which apply(a, b) == t, given b and t (None when b makes it undefined)
+    solve: Callable[[float, float], float | None]
+    render: Callable[[str, str], str]
+    operand_kinds: str  # "amount" or "percent"
+    result_kinds: frozenset[str]
+    result_factor: float = 1.0  # result in claim units = apply(a, b) * factor
+    signed: bool = True  # whether the claim's sign must agree (differences accept a bare magnitude)
+    scale_free: bool = False
+
+
+def _div(x: float, y: float) -> float | None:
+    return None if y == 0 else x / y
+
+
+OPERATIONS = (
+    _Operation("difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "amount",
+               frozenset({"money", "number"}), signed=False),
+    _Operation("sum", lambda a, b: a + b, lambda b, t: t - b, lambda a, b: f"{a} + {b}", "amount",
+               frozenset({"money", "number"})),
+    _Operation("average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
+               "amount", frozenset({"money", "number"})),
+    _Operation("ratio", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
+               frozenset({"number", "ratio"}), scale_free=True),
+    _Operation("share", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
+               frozenset({"percent"}), result_factor=100.0, scale_free=True),
+    _Operation("percent change", lambda a, b: (a - b) / b, lambda b, t: b * (1 + t),
+               lambda a, b: f"({a} - {b}) / {b}", "amount", frozenset({"percent"}), result_factor=100.0,
+               signed=False, scale_free=True),
+    _Operation("percent difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
+               frozenset({"percent", "points"}), signed=False),
+    _Operation("bps difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
+               frozenset({"bps"}), result_factor=100.0, signed=False),
+)
+
+
+def _operands(evidence: Sequence[Quantity], claim_words: set[str], kind: str) -> list[Quantity]:
+    wanted = AMOUNT_KINDS if kind == "amount" else {"percent"}
+    pool = [e for e in evidence if e.kind in wanted]
+    pool.sort(key=lambda e: -len(content_words(e.label) & claim_words))  # stable: keeps text order otherwise
+    unique: dict[float, Quantity] = {}
+    for e in pool:
+        unique.setdefault(e.value, e)
+    return list(unique.values())[:MAX_OPERANDS]
+
+
+def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+            claim_words: set[str]) -> str:
+    """A computation over evidence numbers that gives the claimed value, or ""."""
+    if claim.kind in PRESENCE_KINDS:
+        return ""
+    for operation in OPERATIONS:
+        if claim.kind not in operation.result_kinds:
+            continue
+        operands = _operands(evidence, claim_words, operation.operand_kinds)
+        # Additive results carry the operands' scale: try them as written and at the stated
+        # (or, unstated, every) scale. Ratios and percents are scale-free.
+        multipliers = [1.0] if operation.scale_free or operation.operand_kinds == "percent" else (
+            [1.0] + ([doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]))
+        for multiplier in dict.fromkeys(multipliers):
+            found = _search_pairs(operation, claim, operands, multiplier)
+            if found:
+                return found
+    return _search_triples(claim, evidence, doc_multiplier, claim_words)
+
+
+def _targets(claim: Quantity, operation: _Operation) -> list[float]:
+    """Claimed results to look for, in the operation's own units: signed where the claim states
+    a sign or a direction or the operation's sign is never dropped (sums, ratios)."""
+    value = abs(claim.value) / operation.result_factor
+    if claim.explicit_sign or claim.direction:
+        return [-value if claim.value < 0 or claim.direction == "down" else value]
+    return [value] if operation.signed else [value, -value]
+
+
+def _search_pairs(operation: _Operation, claim: Quantity, operands: list[Quantity], multiplier: float) -> str:
+    values = sorted((_operand_value(q, multiplier), i) for i, q in enumerate(operands))
+    keys = [v for v, _ in values]
+    tolerance = claim.tolerance() / operation.result_factor
+    for target in _targets(claim, operation):
+        for b_value, b_index in values:
+            bounds = [operation.solve(b_value, target - tolerance), operation.solve(b_value, target + tolerance)]
+            if None in bounds:
+                continue
+            low, high = min(bounds), max(bounds)
+            for position in range(bisect.bisect_left(keys, low - 1e-9 * abs(low)), len(keys)):
+                a_value, a_index = values[position]
+                if a_value > high + 1e-9 * abs(high):
+                    break
+                if a_index == b_index:
+                    continue
+                result = _safe(operation.apply, a_value, b_value)
+                if result is not None and abs(result - target) <= tolerance * (1 + 1e-9):
+                    return _render(operation, operands[a_index], operands[b_index], result, claim)
+    return ""
+
+
+def _operand_value(q: Quantity, multiplier: float) -> float:
+    return q.value if q.scale or q.kind not in AMOUNT_KINDS else q.value * multiplier
+
+
+def _safe(fn: Callable[[float, float], float], a: float, b: float) -> float | None:
+    try:
+        return fn(a, b)
+    except ZeroDivisionError:
+        return None
+
+
+def _render(operation: _Operation, a: Quantity, b: Quantity, result: float, claim: Quantity) -> str:
+    shown = result * operation.result_factor
+    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(claim.kind, "")
+    digits = max(claim.decimals, 1)
+    return f"{operation.render(a.text, b.text)} = {shown:,.{digits}f}{unit}"
+
+
+def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+                    claim_words: set[str]) -> str:
+    """Sums and averages of three evidence amounts, for small evidence only."""
+    if claim.kind not in AMOUNT_KINDS:
+        return ""
+    operands = _operands(evidence, claim_words, "amount")[:MAX_TRIPLE_OPERANDS]
+    multiplier = doc_multiplier or 1.0
+    values = [_operand_value(q, multiplier) for q in operands]
+    tolerance = claim.tolerance()
+    target = abs(claim.value)
+    for i in range(len(values)):
+        for j in range(i + 1, len(values)):
+            for k in range(j + 1, len(values)):
+                total = values[i] + values[j] + values[k]
+                names = f"{operands[i].text} + {operands[j].text} + {operands[k].text}"
+                if abs(abs(total) - target) <= tolerance:
+                    return f"{names} = {total:,.{max(claim.decimals, 1)}f}"
+                if abs(abs(total / 3) - target) <= tolerance:
+                    return f"({names}) / 3 = {total / 3:,.{max(claim.decimals, 1)}f}"
+    return ""
+
+
+# --------------------------------------------------------------------------------- the checker
+
+
+def check_numbers(evidence: str, claim: str) -> NumericResult:
+    """Check every number of ``claim`` against ``evidence``: matched, contradicted or unsupported."""
+    claimed = extract_quantities(claim)
+    if not claimed:
+        return NumericResult()
+    found = extract_quantities(evidence)
+    scale = document_scale(evidence)
+    doc_multiplier = SCALES[scale] if scale else None
+    claim_words = content_words(_without(claim, claimed))
+    claim_years = {int(q.number) for q in claimed if q.kind == "year"}
+    return NumericResult(tuple(_check_one(q, found, doc_multiplier, claim_words, claim_years) for q in claimed))
+
+
+def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+               claim_words: set[str], claim_years: set[int]) -> NumberCheck:
+    match = _direct_match(q, evidence, doc_multiplier)
+    if match is not None:
+        return NumberCheck(q, MATCHED, evidence=match)
+    computation = _derive(q, evidence, doc_multiplier, claim_words)
+    if computation:
+        return NumberCheck(q, MATCHED, computation=computation)
+    rival = _same_quantity(q, evidence, claim_words, claim_years)
+    if rival is not None:
+        return NumberCheck(q, CONTRADICTED, evidence=rival,
+                           problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
+    if q.kind in PRESENCE_KINDS:
+        return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
+    return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
+                                                  f"directly or computed from two of them")
+
+
+def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[str],
+                   claim_years: set[int]) -> Quantity | None:
+    """The evidence number most plainly about the same thing: same kind, its label named by the
+    claim, and its column year among the claim's years where both have years."""
+    if q.kind in PRESENCE_KINDS:
+        return None
+    best, best_score = None, 0.0
+    for e in evidence:
+        if e.kind in PRESENCE_KINDS or _compatible(q, e) != "same" or e.kind != q.kind and not (
+                q.kind in AMOUNT_KINDS and e.kind in AMOUNT_KINDS):
+            continue
+        label = content_words(e.label)
+        if not label:
+            continue
+        score = len(label & claim_words) / len(label)
+        if e.column_year is not None and claim_years:
+            score = score if e.column_year in claim_years else 0.0
+        if score >= 0.6 and score > best_score:
+            best, best_score = e, score
+    return best
+
+
+def _where(e: Quantity) -> str:
+    if e.in_table:
+        return f"row '{e.label}'" + (f", {e.column_year}" if e.column_year else "")
+    return f"after '{e.label}'" if e.label else "in the evidence"
+
+
+def _without(text: str, quantities: Sequence[Quantity]) -> str:
+    """``text`` with the quantities' spans cut out."""
+    pieces, last = [], 0
+    for q in sorted(quantities, key=lambda q: q.start):
+        pieces.append(text[last:q.start])
+        last = q.end
+    return " ".join(" ".join(pieces + [text[last:]]).split())
+
+
+# -------------------------------------------------------------------------------- the verifier
+
+
+@dataclass
+class NumericStats:
+    claims: int = 0
+    claims_with_numbers: int = 0
+    matched: int = 0
+    contradicted: int = 0
+    unsupported: int = 0
+
+    def add(self, result: NumericResult) -> None:
+        self.claims += 1
+        self.claims_with_numbers += result.has_numbers
+        self.matched += result.count(MATCHED)
+        self.contradicted += result.count(CONTRADICTED)
+        self.unsupported += result.count(UNSUPPORTED)
+
+
+class NumericVerifier:
+    """Numbers first, then ``base`` (any verifier) for the rest of the claim; see the module doc."""
+
+    def __init__(self, base=None, all_matched_probability: float = 0.9,
+                 no_numbers_probability: float = 0.5) -> None:
+        self.base = base
+        self.all_matched_probability = all_matched_probability
+        self.no_numbers_probability = no_numbers_probability
+        self.name = f"numeric+{base.name}" if base is not None else "numeric"
+        self.stats = NumericStats()
+        self.last_results: list[NumericResult] = []
+
+    def warm_up(self) -> None:
+        if self.base is not None and hasattr(self.base, "warm_up"):
+            self.base.warm_up()
+
+    def verify(self, pairs: Sequence[Pair]) -> list:
+        from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+
+        self.stats = NumericStats()
+        results = [check_numbers(evidence, claim) for evidence, claim in pairs]
+        for result in results:
+            self.stats.add(result)
+        self.last_results = results
+        base_verdicts = self._base_verdicts(pairs, results)
+        verdicts = []
+        for result, base in zip(results, base_verdicts):
+            if result.has_numbers and not result.supported:
+                probability = min(base.probability if base else 1.0, FAILED_NUMBER_CAP)
+                verdicts.append(Verdict(NOT_SUPPORTED, probability, self.name,
+                                        contradiction=1.0 if result.count(CONTRADICTED) else None))
+            elif base is not None:
+                verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window))
+            else:
+                probability = self.all_matched_probability if result.has_numbers else self.no_numbers_probability
+                verdicts.append(Verdict(SUPPORTED, probability, self.name))
+        return verdicts
+
+    def _base_verdicts(self, pairs: Sequence[Pair], results: Sequence[NumericResult]) -> list:
+        """The base's verdicts, only for claims whose numbers did not already fail; the base sees
+        a claim whose numbers all matched without those numbers."""
+        if self.base is None:
+            return [None] * len(pairs)
+        asked = [i for i, r in enumerate(results) if r.supported]
+        base_pairs = [(pairs[i][0], _without(pairs[i][1], [c.quantity for c in results[i].checks]) or pairs[i][1])
+                      for i in asked]
+        answers = dict(zip(asked, self.base.verify(base_pairs))) if base_pairs else {}
+        return [answers.get(i) for i in range(len(pairs))]
