@@ -93,11 +93,13 @@ _DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:p
 _UP = re.compile(r"\b(?:increase[sd]?|grew|grow(?:th|s)?|rose|rise[sn]?|up|higher|more|gain(?:ed)?)\b"
                  r"(?:\s+\w+){0,3}\s*(?:by|of)?\s*$", re.IGNORECASE)
 _MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
+_FISCAL_YEAR = re.compile(r"(?<![\w.])(?:FY|fiscal\s+(?:year\s+)?)\s?'?(?P<year>\d{2}(?!\d)|(?:19|20)\d\d(?!\d))(?![\w])",
+                          re.IGNORECASE)
 _DOC_SCALE = re.compile(r"\bin\s+(thousands|millions|billions)\b|\b(thousands|millions|billions)\s+of\b",
                         re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
 _STOP = frozenset("""a an the of in on at to for from by and or as is was were be been are its it this
-that with than which what how much many did does do total year years ended fiscal""".split())
+that with than which what how much many did does do year years ended fiscal""".split())
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ class Quantity:
     label: str = ""  # the row label (tables) or the words before it (prose)
     column_year: int | None = None
     in_table: bool = False
+    in_label: bool = False  # inside a table's label cell ("Audit Fees (1)"): a footnote, not an amount
 
     @property
     def multiplier(self) -> float:
@@ -177,19 +180,28 @@ def extract_quantities(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     line_start = 0
     header_years: list[int] = []
+    pipe_header: dict[int, int] = {}
     for line in text.splitlines(keepends=True):
-        quantities = [q for q in _line_quantities(text, line_start, line_start + len(line))]
-        header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
+        quantities = _line_quantities(text, line_start, line_start + len(line))
+        if "|" in line:
+            pipe_header, quantities = _attach_pipe_context(line, line_start, quantities, pipe_header)
+        else:
+            header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
         found += quantities
         line_start += len(line)
     return found
 
 
-def _line_quantities(text: str, start: int, end: int) -> Iterable[Quantity]:
-    for match in _QUANTITY.finditer(text, start, end):
-        quantity = _quantity_from_match(text, match)
-        if quantity is not None:
-            yield quantity
+def _line_quantities(text: str, start: int, end: int) -> list[Quantity]:
+    found = [q for q in (_quantity_from_match(text, m) for m in _QUANTITY.finditer(text, start, end)) if q]
+    found += [_fiscal_year(text, m) for m in _FISCAL_YEAR.finditer(text, start, end)]
+    return sorted(found, key=lambda q: q.start)
+
+
+def _fiscal_year(text: str, m: re.Match) -> Quantity:
+    digits = m.group("year")
+    year = int(digits) + (2000 if len(digits) == 2 else 0)
+    return Quantity(start=m.start(), end=m.end(), text=m.group(), value=year, number=year, kind="year")
 
 
 def _quantity_from_match(text: str, m: re.Match) -> Quantity | None:
@@ -256,17 +268,56 @@ def _kind_of(m: re.Match, raw: str, scale: str | None, currency: str | None, bef
 
 
 def _prose_label(before: str) -> str:
+    """The last five words before a number (the first may be cut by the window: dropped)."""
     words = [w.lower() for w in _WORD.findall(before)]
+    if words and before and before[0].isalpha():
+        words = words[1:]
     return " ".join(words[-5:])
+
+
+def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
+                         header: dict[int, int]) -> tuple[dict[int, int], list[Quantity]]:
+    """A "| label | 1,234 | 1,100 |" row: the first cell with words is the row label (numbers in
+    it are footnote marks); a row whose number cells are all years is a header, and the numbers
+    below take the year of their cell's position."""
+    bounds = _cell_bounds(line, line_start)
+    cell_of = {id(q): next((i for i, (a, b) in enumerate(bounds) if a <= q.start < b), -1) for q in quantities}
+    if quantities and all(q.kind in PRESENCE_KINDS for q in quantities) and any(q.kind == "year" for q in quantities):
+        # "| | December 31, 2019 | 2018 |": a header; each column takes the year in its cell
+        return {cell_of[id(q)]: int(q.number) for q in quantities if q.kind == "year"}, quantities
+    label_cell = next((i for i, (a, b) in enumerate(bounds) if re.search(r"[A-Za-z]{2}", _strip_quantities(
+        line[a - line_start:b - line_start]))), None)
+    label = ""
+    if label_cell is not None:
+        a, b = bounds[label_cell]
+        label = " ".join(line[a - line_start:b - line_start].split())
+    placed = []
+    for q in quantities:
+        if cell_of[id(q)] == label_cell:
+            placed.append(_with(q, label=label, in_table=True, in_label=True))
+        else:
+            placed.append(_with(q, label=label or q.label, column_year=header.get(cell_of[id(q)]), in_table=True))
+    return header, placed
+
+
+def _cell_bounds(line: str, line_start: int) -> list[tuple[int, int]]:
+    """Absolute [start, end) of each cell between pipes."""
+    pipes = [i for i, ch in enumerate(line) if ch == "|"]
+    edges = ([-1] if line.strip() and not line.lstrip().startswith("|") else []) + pipes + [len(line)]
+    return [(line_start + a + 1, line_start + b) for a, b in zip(edges, edges[1:])]
+
+
+def _strip_quantities(cell: str) -> str:
+    return _QUANTITY.sub(" ", cell)
 
 
 def _attach_table_context(line: str, line_start: int, quantities: list[Quantity],
                           header_years: list[int]) -> tuple[list[int], list[Quantity]]:
-    """Give the numbers of a table line their row label and column year; a line of years only
-    is a header whose years the following rows' numbers take by position."""
+    """Give the numbers of a row written without pipes their row label and column year; a line
+    of years only is a header whose years the following rows' numbers take by position."""
     if not line.strip():
         return [], quantities
-    if not quantities or not ("|" in line or _looks_like_row(line, line_start, quantities)):
+    if not quantities or not _looks_like_row(line, line_start, quantities):
         return header_years, quantities
     years = [q for q in quantities if q.kind == "year"]
     if len(years) == len(quantities):
@@ -316,7 +367,9 @@ def document_scale(text: str) -> str | None:
 
 
 def content_words(text: str) -> set[str]:
-    return {w.lower().strip("'") for w in _WORD.findall(text)} - _STOP
+    """Lower-cased words without stop words, plurals folded ("assets" -> "asset")."""
+    words = {w.lower().strip("'") for w in _WORD.findall(text)} - _STOP
+    return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
 
 
 def _candidate_values(e: Quantity, doc_multiplier: float | None) -> list[tuple[float, str]]:
@@ -355,16 +408,29 @@ def _compatible(claim: Quantity, evidence: Quantity) -> str | None:
 _CONVERSIONS = {"same": 1.0, "percent-of-ratio": 100.0, "bps-of-points": 100.0, "points-of-bps": 0.01}
 
 
-def _direct_match(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None) -> Quantity | None:
+def _present(claim: Quantity, evidence: Sequence[Quantity], text: str = "") -> Quantity | None:
+    """For years and dates: the same whole number anywhere in the evidence, as a number of its
+    own or inside a token such as "11/30/2018" (returned as a year read from that spot)."""
+    found = next((e for e in evidence if abs(e.number) == abs(claim.number) and not e.scale
+                  and e.kind in ("year", "date", "number") and not e.decimals), None)
+    if found is None and text:
+        digits = str(int(abs(claim.number)))
+        m = re.search(rf"(?<!\d){digits}(?!\d)", text)
+        if m:
+            found = Quantity(m.start(), m.end(), m.group(), claim.number, claim.number, claim.kind)
+    return found
+
+
+def _direct_match(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+                  text: str = "") -> Quantity | None:
     if claim.kind in PRESENCE_KINDS:
-        return next((e for e in evidence if abs(e.number) == abs(claim.number) and not e.scale
-                     and e.kind in ("year", "date", "number") and not e.decimals), None)
+        return _present(claim, evidence, text)
     for e in evidence:
         how = _compatible(claim, e)
         if how is None or e.kind in PRESENCE_KINDS:
             continue
         factor = _CONVERSIONS[how]
-        tolerance = max(claim.tolerance(), e.tolerance() * factor)
+        tolerance = claim.tolerance()  # the claim must be as precise as it says; 53.73% is not "54%"
         if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v, _ in _candidate_values(e, doc_multiplier)):
             return e
     return None
@@ -385,61 +451,85 @@ class _Operation:
     result_factor: float = 1.0  # result in claim units = apply(a, b) * factor
     signed: bool = True  # whether the claim's sign must agree (differences accept a bare magnitude)
     scale_free: bool = False
+    cue: re.Pattern = re.compile("")  # words in the claim that name this operation
 
 
-def _div(x: float, y: float) -> float | None:
-    return None if y == 0 else x / y
+# A derived number must be explained by an operation the claim names ("grew 12%", "a total of",
+# "on average", "as a percentage of"): trying every operation on every claim finds chance values.
+_CHANGE = r"chang|increas|decreas|differen|grew|grow|rose|rise|fell|fall|drop|declin|higher|lower|gain|los[st]|" \
+          r"improv|up\b|down\b|more than|less than|from .* to|between|compared|versus|vs\b|by\b"
+_SUM = r"total|sum\b|combined|together|altogether|aggregate|add(?:s|ed)? up|plus\b|in all\b|both\b"
+_AVERAGE = r"average|mean\b|avg\b|per year|annual(?:ly)? on average"
+_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b|for every|coverage"
+_SHARE = r"percentage of|percent of|% of|share|proportion|portion|margin|ratio|accounted|represent|" \
+         r"as a percentage|of (?:the )?total|out of|constitut|rate\b|yield|return on"
+
+
+def _cue(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
 
 
 OPERATIONS = (
     _Operation("difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "amount",
-               frozenset({"money", "number"}), signed=False),
+               frozenset({"money", "number"}), signed=False, cue=_cue(_CHANGE)),
     _Operation("sum", lambda a, b: a + b, lambda b, t: t - b, lambda a, b: f"{a} + {b}", "amount",
-               frozenset({"money", "number"})),
+               frozenset({"money", "number"}), cue=_cue(_SUM)),
     _Operation("average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
-               "amount", frozenset({"money", "number"})),
+               "amount", frozenset({"money", "number"}), cue=_cue(_AVERAGE)),
     _Operation("ratio", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
-               frozenset({"number", "ratio"}), scale_free=True),
+               frozenset({"number", "ratio"}), scale_free=True, cue=_cue(_RATIO)),
     _Operation("share", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
-               frozenset({"percent"}), result_factor=100.0, scale_free=True),
+               frozenset({"percent"}), result_factor=100.0, scale_free=True, cue=_cue(_SHARE)),
     _Operation("percent change", lambda a, b: (a - b) / b, lambda b, t: b * (1 + t),
                lambda a, b: f"({a} - {b}) / {b}", "amount", frozenset({"percent"}), result_factor=100.0,
-               signed=False, scale_free=True),
+               signed=False, scale_free=True, cue=_cue(_CHANGE)),
     _Operation("percent difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
-               frozenset({"percent", "points"}), signed=False),
+               frozenset({"percent", "points"}), signed=False, cue=_cue(_CHANGE + r"|points?\b")),
+    _Operation("percent average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
+               "percent", frozenset({"percent"}), cue=_cue(_AVERAGE)),
     _Operation("bps difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
-               frozenset({"bps"}), result_factor=100.0, signed=False),
+               frozenset({"bps"}), result_factor=100.0, signed=False, cue=_cue(_CHANGE + r"|bps|basis points?")),
 )
+_TRIPLE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
 
 
-def _operands(evidence: Sequence[Quantity], claim_words: set[str], kind: str) -> list[Quantity]:
+def _operands(evidence: Sequence[Quantity], claim_words: set[str], kind: str) -> list[tuple[Quantity, bool]]:
+    """Evidence numbers a computation may use (of the kind, not footnote marks), each with
+    whether it is *related*: its row label or the words before it share a word with the claim.
+    Related ones first, at most ``MAX_OPERANDS``. A computation must use a related number: a
+    search over every pair of a large table finds almost any value by chance."""
     wanted = AMOUNT_KINDS if kind == "amount" else {"percent"}
-    pool = [e for e in evidence if e.kind in wanted]
-    pool.sort(key=lambda e: -len(content_words(e.label) & claim_words))  # stable: keeps text order otherwise
-    unique: dict[float, Quantity] = {}
-    for e in pool:
-        unique.setdefault(e.value, e)
-    return list(unique.values())[:MAX_OPERANDS]
+    scored = [(len(content_words(e.label) & claim_words), e) for e in evidence if e.kind in wanted and not e.in_label]
+    scored.sort(key=lambda pair: -pair[0])  # stable: text order among equals
+    return [(e, score > 0) for score, e in scored][:MAX_OPERANDS]
 
 
 def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
-            claim_words: set[str]) -> str:
-    """A computation over evidence numbers that gives the claimed value, or ""."""
+            claim_words: set[str], claim_text: str) -> str:
+    """A computation, named by the claim's words, over evidence numbers that gives the claimed
+    value, or ""."""
     if claim.kind in PRESENCE_KINDS:
         return ""
     for operation in OPERATIONS:
-        if claim.kind not in operation.result_kinds:
+        if claim.kind not in operation.result_kinds or not operation.cue.search(claim_text):
             continue
         operands = _operands(evidence, claim_words, operation.operand_kinds)
         # Additive results carry the operands' scale: try them as written and at the stated
         # (or, unstated, every) scale. Ratios and percents are scale-free.
-        multipliers = [1.0] if operation.scale_free or operation.operand_kinds == "percent" else (
-            [1.0] + ([doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]))
-        for multiplier in dict.fromkeys(multipliers):
+        for multiplier in _multipliers(operation, claim, doc_multiplier):
             found = _search_pairs(operation, claim, operands, multiplier)
             if found:
                 return found
-    return _search_triples(claim, evidence, doc_multiplier, claim_words)
+    return _search_triples(claim, evidence, doc_multiplier, claim_words, claim_text)
+
+
+def _multipliers(operation: _Operation, claim: Quantity, doc_multiplier: float | None) -> list[float]:
+    """Scales to read unscaled evidence numbers at. Additive results carry the operands' scale:
+    as written, the document's stated scale (else each common one), and the claim's own."""
+    if operation.scale_free or operation.operand_kinds == "percent":
+        return [1.0]
+    stated = [doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]
+    return list(dict.fromkeys([1.0, *stated, claim.multiplier]))
 
 
 def _targets(claim: Quantity, operation: _Operation) -> list[float]:
@@ -451,8 +541,11 @@ def _targets(claim: Quantity, operation: _Operation) -> list[float]:
     return [value] if operation.signed else [value, -value]
 
 
-def _search_pairs(operation: _Operation, claim: Quantity, operands: list[Quantity], multiplier: float) -> str:
-    values = sorted((_operand_value(q, multiplier), i) for i, q in enumerate(operands))
+def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Quantity, bool]],
+                  multiplier: float) -> str:
+    """Binary search, for each b, of an a with operation(a, b) within tolerance of the claim."""
+    related = [r for _, r in operands]
+    values = sorted((_operand_value(q, multiplier), i) for i, (q, _) in enumerate(operands))
     keys = [v for v, _ in values]
     tolerance = claim.tolerance() / operation.result_factor
     for target in _targets(claim, operation):
@@ -465,11 +558,11 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[Quantit
                 a_value, a_index = values[position]
                 if a_value > high + 1e-9 * abs(high):
                     break
-                if a_index == b_index:
+                if a_index == b_index or not (related[a_index] or related[b_index]):
                     continue
                 result = _safe(operation.apply, a_value, b_value)
                 if result is not None and abs(result - target) <= tolerance * (1 + 1e-9):
-                    return _render(operation, operands[a_index], operands[b_index], result, claim)
+                    return _render(operation, operands[a_index][0], operands[b_index][0], result, claim)
     return ""
 
 
@@ -492,25 +585,28 @@ def _render(operation: _Operation, a: Quantity, b: Quantity, result: float, clai
 
 
 def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
-                    claim_words: set[str]) -> str:
-    """Sums and averages of three evidence amounts, for small evidence only."""
-    if claim.kind not in AMOUNT_KINDS:
+                    claim_words: set[str], claim_text: str) -> str:
+    """Sums and averages of three related evidence numbers (amounts, or percents for a percent)."""
+    kind = "amount" if claim.kind in AMOUNT_KINDS else "percent" if claim.kind == "percent" else ""
+    wanted = [name for name, cue in _TRIPLE_CUES.items() if cue.search(claim_text)]
+    if not kind or not wanted or kind == "percent" and wanted == ["sum"]:
         return ""
-    operands = _operands(evidence, claim_words, "amount")[:MAX_TRIPLE_OPERANDS]
-    multiplier = doc_multiplier or 1.0
-    values = [_operand_value(q, multiplier) for q in operands]
+    operands = [q for q, related in _operands(evidence, claim_words, kind) if related][:MAX_TRIPLE_OPERANDS]
     tolerance = claim.tolerance()
-    target = abs(claim.value)
-    for i in range(len(values)):
-        for j in range(i + 1, len(values)):
-            for k in range(j + 1, len(values)):
-                total = values[i] + values[j] + values[k]
-                names = f"{operands[i].text} + {operands[j].text} + {operands[k].text}"
-                if abs(abs(total) - target) <= tolerance:
-                    return f"{names} = {total:,.{max(claim.decimals, 1)}f}"
-                if abs(abs(total / 3) - target) <= tolerance:
-                    return f"({names}) / 3 = {total / 3:,.{max(claim.decimals, 1)}f}"
+    scales = _multipliers(OPERATIONS[1], claim, doc_multiplier) if kind == "amount" else [1.0]
+    for multiplier in scales:
+        values = [_operand_value(q, multiplier) for q in operands]
+        for i, j, k in _index_triples(len(values)):
+            total = values[i] + values[j] + values[k]
+            names = f"{operands[i].text} + {operands[j].text} + {operands[k].text}"
+            for name, shown, computation in (("sum", total, names), ("average", total / 3, f"({names}) / 3")):
+                if name in wanted and abs(abs(shown) - abs(claim.value)) <= tolerance:
+                    return f"{computation} = {shown:,.{max(claim.decimals, 1)}f}"
     return ""
+
+
+def _index_triples(n: int) -> Iterable[tuple[int, int, int]]:
+    return ((i, j, k) for i in range(n) for j in range(i + 1, n) for k in range(j + 1, n))
 
 
 # --------------------------------------------------------------------------------- the checker
@@ -526,15 +622,16 @@ def check_numbers(evidence: str, claim: str) -> NumericResult:
     doc_multiplier = SCALES[scale] if scale else None
     claim_words = content_words(_without(claim, claimed))
     claim_years = {int(q.number) for q in claimed if q.kind == "year"}
-    return NumericResult(tuple(_check_one(q, found, doc_multiplier, claim_words, claim_years) for q in claimed))
+    return NumericResult(tuple(_check_one(q, found, doc_multiplier, claim_words, claim_years, evidence, claim)
+                               for q in claimed))
 
 
 def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
-               claim_words: set[str], claim_years: set[int]) -> NumberCheck:
-    match = _direct_match(q, evidence, doc_multiplier)
+               claim_words: set[str], claim_years: set[int], text: str, text_of_claim: str) -> NumberCheck:
+    match = _direct_match(q, evidence, doc_multiplier, text)
     if match is not None:
         return NumberCheck(q, MATCHED, evidence=match)
-    computation = _derive(q, evidence, doc_multiplier, claim_words)
+    computation = _derive(q, evidence, doc_multiplier, claim_words, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
     rival = _same_quantity(q, evidence, claim_words, claim_years)
