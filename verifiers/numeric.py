@@ -47,6 +47,7 @@ nothing was checked) and a claim whose numbers all match is supported at 0.9.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -177,6 +178,11 @@ class NumericResult:
 
 def extract_quantities(text: str) -> list[Quantity]:
     """Every quantity in ``text``, in order, with row labels and column years where it is a table."""
+    return list(_extract_cached(text))
+
+
+@functools.lru_cache(maxsize=512)  # evidence is shared by many claims (and by a claim and its edits)
+def _extract_cached(text: str) -> tuple[Quantity, ...]:
     found: list[Quantity] = []
     line_start = 0
     header_years: list[int] = []
@@ -189,7 +195,7 @@ def extract_quantities(text: str) -> list[Quantity]:
             header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
         found += quantities
         line_start += len(line)
-    return found
+    return tuple(found)
 
 
 def _line_quantities(text: str, start: int, end: int) -> list[Quantity]:
@@ -218,14 +224,15 @@ def _quantity_from_match(text: str, m: re.Match) -> Quantity | None:
     if explicit_sign:
         number = -number
     before = text[max(0, start - 40):start]
+    words_before = before if re.search(r"[A-Za-z~]", before) else ""  # skips the word regexes for table cells
     scale = _scale_of(m)
     currency = _currency_of(m)
     kind = _kind_of(m, raw, scale, currency, before)
     value = number * (SCALES[scale] if scale else 1.0)
-    direction = "down" if _DOWN.search(before) else "up" if _UP.search(before) else None
+    direction = "down" if _DOWN.search(words_before) else "up" if _UP.search(words_before) else None
     return Quantity(start=start, end=end, text=text[start:end], value=value, number=number, kind=kind,
                     currency=currency, scale=scale, decimals=decimals,
-                    approximate=bool(_HEDGE.search(before)), direction=direction, explicit_sign=explicit_sign,
+                    approximate=bool(_HEDGE.search(words_before)), direction=direction, explicit_sign=explicit_sign,
                     label=_prose_label(before))
 
 
