@@ -71,7 +71,7 @@ MONTHS = ("january|february|march|april|may|june|july|august|september|october|n
           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 
 _QUANTITY = re.compile(
-    r"""(?<![\w.,])
+    r"""(?<![\w.,])(?<![A-Za-z]-)  # not inside a word or an identifier such as COVID-19
     (?P<open>\()?
     (?P<sign>[-−–](?=\s?[$€£¥\d.]))?
     (?P<cur>(?:US\$|\$|€|£|¥|USD\b|EUR\b|GBP\b)\s*)?
@@ -428,19 +428,26 @@ def _present(claim: Quantity, evidence: Sequence[Quantity], text: str = "") -> Q
     return found
 
 
-def _direct_match(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
-                  text: str = "") -> Quantity | None:
-    if claim.kind in PRESENCE_KINDS:
-        return _present(claim, evidence, text)
+def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None) -> list[Quantity]:
+    """Evidence numbers equal to the claim's within its precision, in text order."""
+    found = []
+    tolerance = claim.tolerance()  # the claim must be as precise as it says; 53.73% is not "54%"
     for e in evidence:
         how = _compatible(claim, e)
         if how is None or e.kind in PRESENCE_KINDS:
             continue
         factor = _CONVERSIONS[how]
-        tolerance = claim.tolerance()  # the claim must be as precise as it says; 53.73% is not "54%"
         if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v, _ in _candidate_values(e, doc_multiplier)):
-            return e
-    return None
+            found.append(e)
+    return found
+
+
+def _about_the_claim(e: Quantity, claim_words: set[str], claim_years: set[int]) -> bool:
+    """Its label shares a word with the claim, and its column's year (if both have years) is one
+    the claim names."""
+    if not content_words(e.label) & claim_words:
+        return False
+    return e.column_year is None or not claim_years or e.column_year in claim_years
 
 
 # ------------------------------------------------------------------------------------ derivation
@@ -459,6 +466,11 @@ class _Operation:
     signed: bool = True  # whether the claim's sign must agree (differences accept a bare magnitude)
     scale_free: bool = False
     cue: re.Pattern = re.compile("")  # words in the claim that name this operation
+    ordered: bool = False  # a change: a is the later value, b the earlier, where columns have years
+
+
+def _earlier(a: Quantity, b: Quantity) -> bool:
+    return a.column_year is not None and b.column_year is not None and a.column_year < b.column_year
 
 
 # A derived number must be explained by an operation the claim names ("grew 12%", "a total of",
@@ -478,7 +490,7 @@ def _cue(pattern: str) -> re.Pattern:
 
 OPERATIONS = (
     _Operation("difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "amount",
-               frozenset({"money", "number"}), signed=False, cue=_cue(_CHANGE)),
+               frozenset({"money", "number"}), signed=False, cue=_cue(_CHANGE), ordered=True),
     _Operation("sum", lambda a, b: a + b, lambda b, t: t - b, lambda a, b: f"{a} + {b}", "amount",
                frozenset({"money", "number"}), cue=_cue(_SUM)),
     _Operation("average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
@@ -489,13 +501,14 @@ OPERATIONS = (
                frozenset({"percent"}), result_factor=100.0, scale_free=True, cue=_cue(_SHARE)),
     _Operation("percent change", lambda a, b: (a - b) / b, lambda b, t: b * (1 + t),
                lambda a, b: f"({a} - {b}) / {b}", "amount", frozenset({"percent"}), result_factor=100.0,
-               signed=False, scale_free=True, cue=_cue(_CHANGE)),
+               signed=False, scale_free=True, cue=_cue(_CHANGE), ordered=True),
     _Operation("percent difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
-               frozenset({"percent", "points"}), signed=False, cue=_cue(_CHANGE + r"|points?\b")),
+               frozenset({"percent", "points"}), signed=False, cue=_cue(_CHANGE + r"|points?\b"), ordered=True),
     _Operation("percent average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
                "percent", frozenset({"percent"}), cue=_cue(_AVERAGE)),
     _Operation("bps difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
-               frozenset({"bps"}), result_factor=100.0, signed=False, cue=_cue(_CHANGE + r"|bps|basis points?")),
+               frozenset({"bps"}), result_factor=100.0, signed=False, cue=_cue(_CHANGE + r"|bps|basis points?"),
+               ordered=True),
 )
 _TRIPLE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
 
@@ -567,6 +580,8 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                     break
                 if a_index == b_index or not (related[a_index] or related[b_index]):
                     continue
+                if operation.ordered and _earlier(operands[a_index][0], operands[b_index][0]):
+                    continue  # a change runs from the earlier column to the later one
                 result = _safe(operation.apply, a_value, b_value)
                 if result is not None and abs(result - target) <= tolerance * (1 + 1e-9):
                     return _render(operation, operands[a_index][0], operands[b_index][0], result, claim)
@@ -605,7 +620,7 @@ def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
         values = [_operand_value(q, multiplier) for q in operands]
         for i, j, k in _index_triples(len(values)):
             total = values[i] + values[j] + values[k]
-            names = f"{operands[i].text} + {operands[j].text} + {operands[k].text}"
+            names = " + ".join(q.text for q in sorted((operands[i], operands[j], operands[k]), key=lambda q: q.start))
             for name, shown, computation in (("sum", total, names), ("average", total / 3, f"({names}) / 3")):
                 if name in wanted and abs(abs(shown) - abs(claim.value)) <= tolerance:
                     return f"{computation} = {shown:,.{max(claim.decimals, 1)}f}"
@@ -635,9 +650,17 @@ def check_numbers(evidence: str, claim: str) -> NumericResult:
 
 def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
                claim_words: set[str], claim_years: set[int], text: str, text_of_claim: str) -> NumberCheck:
-    match = _direct_match(q, evidence, doc_multiplier, text)
-    if match is not None:
-        return NumberCheck(q, MATCHED, evidence=match)
+    """In order of how well each explains the number: the same value in a row or phrase the
+    claim names; a computation the claim names; another value in that row (a contradiction);
+    the same value elsewhere; nothing."""
+    if q.kind in PRESENCE_KINDS:
+        present = _present(q, evidence, text)
+        return NumberCheck(q, MATCHED, evidence=present) if present else NumberCheck(
+            q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
+    matches = _direct_matches(q, evidence, doc_multiplier)
+    related = [e for e in matches if _about_the_claim(e, claim_words, claim_years)]
+    if related:
+        return NumberCheck(q, MATCHED, evidence=related[0])
     computation = _derive(q, evidence, doc_multiplier, claim_words, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
@@ -645,8 +668,8 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     if rival is not None:
         return NumberCheck(q, CONTRADICTED, evidence=rival,
                            problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
-    if q.kind in PRESENCE_KINDS:
-        return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
+    if matches:
+        return NumberCheck(q, MATCHED, evidence=matches[0])
     return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
                                                   f"directly or computed from two of them")
 

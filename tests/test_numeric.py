@@ -1,0 +1,323 @@
+"""The numeric claim checker: extraction, matching, derivation, verdicts."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.verifiers.lexical import LexicalVerifier
+from citeline.verifiers.numeric import (
+    CONTRADICTED,
+    MATCHED,
+    UNSUPPORTED,
+    NumericVerifier,
+    check_numbers,
+    document_scale,
+    extract_quantities,
+)
+
+TABLE = ("| | 2022 | 2021 |\n"
+         "| Revenue | 1,234 | 1,100 |\n"
+         "| Operating income | 150 | 120 |\n"
+         "| Return on assets | 11.9% | 10.2% |\n"
+         "All amounts in thousands of dollars.")
+
+
+def only(text: str):
+    quantities = extract_quantities(text)
+    assert len(quantities) == 1, quantities
+    return quantities[0]
+
+
+def statuses(evidence: str, claim: str) -> dict[str, str]:
+    return {c.quantity.text: c.status for c in check_numbers(evidence, claim).checks}
+
+
+# ---------------------------------------------------------------------------------- extraction
+
+
+def test_every_span_quotes_its_text_exactly():
+    text = "Sales were $1.2 billion (about 3.4 million units), up 12% and 30 bps; loss (1,234); FY19 €3bn."
+    quantities = extract_quantities(text)
+    assert [q.text for q in quantities] == ["$1.2 billion", "about 3.4 million"[6:], "12%", "30 bps", "(1,234)",
+                                            "FY19", "€3bn"]
+    assert all(text[q.start:q.end] == q.text for q in quantities)
+
+
+@pytest.mark.parametrize("text, value, kind, currency, scale", [
+    ("$1.2 billion", 1.2e9, "money", "USD", "billion"),
+    ("$1,200 million", 1.2e9, "money", "USD", "million"),
+    ("3.4 million", 3.4e6, "number", None, "million"),
+    ("€3bn", 3e9, "money", "EUR", "bn"),
+    ("$5m", 5e6, "money", "USD", "m"),
+    ("250k", 250e3, "number", None, "k"),
+    ("12%", 12.0, "percent", None, None),
+    ("12 percent", 12.0, "percent", None, None),
+    ("0.12", 0.12, "number", None, None),
+    ("2.5 percentage points", 2.5, "points", None, None),
+    ("30 bps", 30.0, "bps", None, None),
+    ("1.5x", 1.5, "ratio", None, None),
+    ("2022", 2022.0, "year", None, None),
+    ("12 million dollars", 12e6, "money", "USD", "million"),
+])
+def test_value_kind_currency_and_scale(text, value, kind, currency, scale):
+    q = only(text)
+    assert (q.value, q.kind, q.currency, q.scale) == (pytest.approx(value), kind, currency, scale)
+
+
+@pytest.mark.parametrize("text, value", [("(1,234)", -1234.0), ("-5.5", -5.5), ("−7", -7.0), ("$(77,328)", -77328.0)])
+def test_negatives(text, value):
+    q = only(text)
+    assert q.value == value and q.explicit_sign
+
+
+def test_words_before_a_number_give_its_direction_and_hedge():
+    assert only("revenue decreased by 5%").direction == "down"
+    assert only("a decrease of 5%").direction == "down"
+    assert only("sales grew 7%").direction == "up"
+    assert only("approximately 3.4 million").approximate
+    assert only("~40%").approximate
+    assert not only("exactly 3.4 million").approximate
+
+
+def test_a_year_is_never_an_amount_but_a_comma_number_or_money_is():
+    assert only("in 2022").kind == "year"
+    assert only("2,022 units").kind == "number"
+    assert only("$2022").kind == "money"
+    assert only("FY2019").value == 2019 and only("FY19").kind == "year"
+
+
+def test_identifiers_and_ordinals_are_not_numbers():
+    assert extract_quantities("Form 10-K, the 21st floor, a 5-year plan, COVID-19, Q4") == []
+
+
+def test_a_day_after_a_month_is_a_date():
+    kinds = [q.kind for q in extract_quantities("on September 30, 2019")]
+    assert kinds == ["date", "year"]
+
+
+def test_decimals_are_the_stated_precision():
+    assert only("3.40 million").decimals == 2
+    assert only("1,234").decimals == 0
+
+
+def test_a_pipe_table_gives_row_labels_column_years_and_keeps_footnote_marks_out():
+    quantities = extract_quantities("| | 2019 | 2018 |\n| Audit Fees (1) | 52,794 | 62,040 |")
+    cells = [(q.text, q.label, q.column_year, q.in_label) for q in quantities if q.kind != "year"]
+    assert cells == [("(1)", "Audit Fees (1)", None, True), ("52,794", "Audit Fees (1)", 2019, False),
+                     ("62,040", "Audit Fees (1)", 2018, False)]
+
+
+def test_a_row_without_pipes_carries_its_own_years():
+    quantities = extract_quantities("Revenue 2022 2021 1,234 1,100")
+    amounts = [(q.text, q.label, q.column_year) for q in quantities if q.kind != "year"]
+    assert amounts == [("1,234", "Revenue", 2022), ("1,100", "Revenue", 2021)]
+
+
+def test_a_header_line_of_years_dates_the_rows_below_it():
+    quantities = extract_quantities("2022 2021\nRevenue 1,234 1,100")
+    assert [q.column_year for q in quantities if q.kind != "year"] == [2022, 2021]
+
+
+def test_the_document_scale():
+    assert document_scale("(in thousands, except per share data)") == "thousand"
+    assert document_scale("Millions of euros") == "million"
+    assert document_scale("Revenue grew.") is None
+
+
+# ------------------------------------------------------------------------------------ matching
+
+
+@pytest.mark.parametrize("evidence, claim", [
+    ("Shipments were 3,412,000 units.", "Shipments were about 3.4 million units."),
+    ("Shipments were 3,412,000 units.", "Shipments were 3.4 million units."),
+    ("Revenue was $1,200 million.", "Revenue was $1.2 billion."),
+    ("The margin was 0.12.", "The margin was 12%."),
+    ("Net loss was (1,234).", "The net loss was 1,234."),
+    ("Revenue (in thousands): 1,234", "Revenue was 1,234 thousand."),
+    ("Revenue (in thousands): 1,234", "Revenue was $1.234 million."),
+    ("The spread widened 0.25 percentage points.", "The spread widened 25 bps."),
+])
+def test_matches(evidence, claim):
+    assert set(statuses(evidence, claim).values()) == {MATCHED}
+
+
+@pytest.mark.parametrize("evidence, claim", [
+    ("Revenue was 3.9 million.", "Revenue was 3.4 million."),
+    ("Shipments were 3,412,000 units.", "Shipments were 3.3 million units."),
+    ("Return on assets was 11.9%.", "Return on assets was 12.4%."),
+    ("Revenue was $1,200 million.", "Revenue was €1.2 billion."),
+    ("Revenue was 53.73%.", "Revenue was 54.2%."),
+    ("The rate rose 2%.", "The rate rose 2 percentage points."),  # percent and points kept apart
+    ("The rate rose 2 percentage points.", "The rate rose 2%."),
+])
+def test_mismatches(evidence, claim):
+    assert MATCHED not in statuses(evidence, claim).values()
+
+
+def test_a_claim_more_precise_than_its_evidence_is_not_matched():
+    assert statuses("Margin was 54%.", "Margin was 53.73%.") == {"53.73%": UNSUPPORTED}
+
+
+def test_hedged_round_numbers_widen_to_their_significant_digits():
+    assert statuses("There were 3,412,000 users.", "There were roughly 3,400,000 users.") == {
+        "3,400,000": MATCHED}
+    assert statuses("There were 3,412,000 users.", "There were 3,400,000 users.") == {"3,400,000": UNSUPPORTED}
+
+
+def test_a_contradiction_names_the_row_and_the_year():
+    result = check_numbers(TABLE, "Return on assets was 12.4% in 2022.")
+    assert [c.status for c in result.checks] == [CONTRADICTED, MATCHED]
+    assert result.problems == ["claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)"]
+    assert result.checks[0].evidence.text == "11.9%"
+
+
+def test_a_contradiction_needs_the_same_row_and_year():
+    assert statuses(TABLE, "Return on assets was 12.4% in 2021.")["12.4%"] == CONTRADICTED
+    assert check_numbers(TABLE, "Return on assets was 12.4% in 2021.").checks[0].evidence.text == "10.2%"
+    assert statuses(TABLE, "Employee turnover was 12.4%.") == {"12.4%": UNSUPPORTED}
+
+
+def test_years_are_context_checked_by_presence_only():
+    assert statuses(TABLE, "Revenue in 2022 was 1,234 thousand.") == {"2022": MATCHED, "1,234 thousand": MATCHED}
+    result = check_numbers(TABLE, "Revenue in 2020 was 1,234 thousand.")
+    assert result.problems == ["claims 2020; the evidence never mentions it"]
+    assert statuses("As of 12/31/2019 the balance was 5.", "In 2019 the balance was 5.") == {
+        "2019": MATCHED, "5": MATCHED}
+
+
+def test_a_claim_without_numbers_has_no_checks():
+    result = check_numbers(TABLE, "Revenue grew strongly.")
+    assert not result.has_numbers and result.supported and result.problems == []
+
+
+# ---------------------------------------------------------------------------------- derivation
+
+
+@pytest.mark.parametrize("claim, computation", [
+    ("Revenue grew 12.2% in 2022.", "(1,234 - 1,100) / 1,100 = 12.2%"),
+    ("Revenue grew 12% in 2022.", "(1,234 - 1,100) / 1,100 = 12.2%"),
+    ("Revenue increased by 134 thousand.", "1,234 - 1,100 = 134,000.0"),
+    ("Total revenue over the two years was 2,334.", "1,234 + 1,100 = 2,334.0"),
+    ("Average revenue was 1,167 thousand.", "(1,234 + 1,100) / 2 = 1,167,000.0"),
+    ("The operating margin was 12.2% of revenue in 2022.", "150 / 1,234 = 12.2%"),
+    ("The return on assets rose 1.7 percentage points.", "11.9% - 10.2% = 1.7 points"),
+    ("The return on assets rose 170 bps.", "11.9% - 10.2% = 170.0 bps"),
+    ("The ratio of revenue to operating income was 8.23 in 2022.", "1,234 / 150 = 8.23"),
+])
+def test_derived_numbers_are_recomputed(claim, computation):
+    checks = [c for c in check_numbers(TABLE, claim).checks if c.quantity.kind != "year"]
+    assert [(c.status, c.computation) for c in checks] == [(MATCHED, computation)]
+
+
+def test_three_operand_sums_and_averages():
+    evidence = "| Segment | 2019 |\n| A | 10.5 |\n| B | 20.25 |\n| C | 30.75 |"
+    sum_check = check_numbers(evidence, "Segments A, B and C total 61.5.").checks[0]
+    assert sum_check.computation == "10.5 + 20.25 + 30.75 = 61.5"
+    assert check_numbers(evidence, "Segments A, B and C average 20.5.").checks[0].status == MATCHED
+
+
+@pytest.mark.parametrize("claim", [
+    "Revenue grew 15% in 2022.",  # the growth is 12.2%
+    "Revenue decreased by 134 thousand.",  # the sign is stated and wrong
+    "Revenue was 2,334 thousand.",  # a sum, but the claim names no sum: not derived
+    "Revenue grew 12.2 percentage points.",  # a percent change of amounts is no difference of percents
+])
+def test_derivations_that_must_not_match(claim):
+    checks = [c for c in check_numbers(TABLE, claim).checks if c.quantity.kind != "year"]
+    assert checks[0].status != MATCHED, checks[0]
+
+
+def test_a_change_runs_from_the_earlier_column_and_a_stated_sign_must_agree():
+    assert statuses(TABLE, "Operating income changed by 30 thousand.") == {"30 thousand": MATCHED}
+    assert statuses(TABLE, "Operating income rose by 30 thousand.") == {"30 thousand": MATCHED}
+    assert statuses(TABLE, "Operating income fell by 30 thousand.") != {"30 thousand": MATCHED}
+    assert statuses(TABLE, "Operating income changed by -30 thousand.") != {"-30 thousand": MATCHED}
+
+
+def test_without_years_a_change_may_run_either_way():
+    evidence = "| Backlog | 10 | 12 |"
+    assert statuses(evidence, "Backlog changed by -2.") == {"-2": MATCHED}
+    assert statuses(evidence, "Backlog changed by 2.") == {"2": MATCHED}
+
+
+def test_computations_only_use_numbers_the_claim_is_about():
+    evidence = "| | 2019 |\n| Widgets | 40 |\n| Gadgets | 60 |\n| Sprockets | 7 |"
+    assert statuses(evidence, "Total sales were 100.") == {"100": UNSUPPORTED}  # no row is named
+    assert statuses(evidence, "Widgets and gadgets total 100.") == {"100": MATCHED}
+
+
+def test_the_derivation_search_stays_fast_on_a_large_table():
+    rows = "\n".join(f"| Line item {i} | {1000 + 37 * i:,} | {900 + 41 * i:,} |" for i in range(120))
+    evidence = "| | 2019 | 2018 |\n" + rows
+    started = time.perf_counter()
+    for i in range(20):
+        check_numbers(evidence, f"The line item total changed by {i}.{i}7% on average.")
+    assert time.perf_counter() - started < 2.0
+
+
+# ---------------------------------------------------------------------------------- the verifier
+
+
+class FixedVerifier:
+    """A base verifier that records what it was asked and answers a fixed verdict."""
+
+    name = "fixed"
+
+    def __init__(self, label: str = SUPPORTED, probability: float = 0.8) -> None:
+        self.label, self.probability, self.asked = label, probability, []
+
+    def verify(self, pairs):
+        self.asked += list(pairs)
+        return [Verdict(self.label, self.probability, self.name) for _ in pairs]
+
+
+def test_claims_without_numbers_get_the_base_verdict_unchanged():
+    base = FixedVerifier(NOT_SUPPORTED, 0.3)
+    verdict = NumericVerifier(base).verify([(TABLE, "Revenue grew strongly.")])[0]
+    assert (verdict.label, verdict.probability) == (NOT_SUPPORTED, 0.3)
+    assert base.asked == [(TABLE, "Revenue grew strongly.")]
+
+
+def test_a_failed_number_overrides_the_base_and_a_matched_one_leaves_it_the_rest():
+    base = FixedVerifier(SUPPORTED, 0.8)
+    verifier = NumericVerifier(base)
+    wrong, right = verifier.verify([(TABLE, "Return on assets was 12.4% in 2022."),
+                                    (TABLE, "Return on assets was 11.9% in 2022.")])
+    assert wrong.label == NOT_SUPPORTED and wrong.probability <= 0.1 and wrong.contradiction == 1.0
+    assert (right.label, right.probability) == (SUPPORTED, 0.8)
+    assert base.asked == [(TABLE, "Return on assets was in .")]  # the checked numbers are cut out
+    assert verifier.stats.claims == 2 and verifier.stats.contradicted == 1 and verifier.stats.matched == 3
+
+
+def test_the_base_still_decides_when_every_number_matches():
+    verdict = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.2)).verify(
+        [(TABLE, "Return on assets was 11.9% in 2022.")])[0]
+    assert verdict.label == NOT_SUPPORTED
+
+
+def test_without_a_base_numbers_alone_decide():
+    verdicts = NumericVerifier().verify([(TABLE, "Revenue grew strongly."), (TABLE, "Revenue grew 12.2%."),
+                                         (TABLE, "Revenue grew 20%.")])
+    assert [(v.label, v.probability) for v in verdicts] == [(SUPPORTED, 0.5), (SUPPORTED, 0.9),
+                                                            (NOT_SUPPORTED, 0.1)]
+    assert all(v.verifier == "numeric" for v in verdicts)
+
+
+def test_a_number_edit_the_lexical_verifier_misses_is_caught():
+    evidence, edited = "Revenue was $4.2 million in 2019.", "Revenue was $4.7 million in 2019."
+    assert LexicalVerifier().verify([(evidence, edited)])[0].label == SUPPORTED
+    combined = NumericVerifier(LexicalVerifier())
+    assert combined.name == "numeric+lexical@0.55"
+    assert combined.verify([(evidence, edited)])[0].label == NOT_SUPPORTED
+    combined.warm_up()  # a base without warm_up is fine
+
+
+def test_extraction_and_checking_are_fast():
+    claim, evidence = "Revenue grew 12.2% to $1.23 billion in 2022.", TABLE
+    started = time.perf_counter()
+    for i in range(2000):
+        check_numbers(evidence + f" Note {i}.", claim)  # a new evidence text each time: no cache
+    assert time.perf_counter() - started < 2.0  # over 1,000 pairs a second on a slow CPU
