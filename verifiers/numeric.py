@@ -71,7 +71,7 @@ MONTHS = ("january|february|march|april|may|june|july|august|september|october|n
           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 
 _QUANTITY = re.compile(
-    r"""(?<![\w.,])(?<![A-Za-z]-)  # not inside a word or an identifier such as COVID-19
+    r"""(?<![\w.,/])(?<![A-Za-z]-)  # not inside a word, a date (1/31/2018) or an identifier (COVID-19)
     (?P<open>\()?
     (?P<sign>[-−–](?=\s?[$€£¥\d.]))?
     (?P<cur>(?:US\$|\$|€|£|¥|USD\b|EUR\b|GBP\b)\s*)?
@@ -84,7 +84,7 @@ _QUANTITY = re.compile(
       |\s+(?P<scale>thousand|million|billion|trillion)s?\b)?
     (?:\s?(?P<scale2>thousand|million|billion|trillion)s?\b)?
     (?:\s?(?P<cur2>dollars|USD|euros?|EUR|pounds|GBP|yen|RMB)\b)?
-    (?!\w|-[A-Za-z])  # not part of a word or identifier: 1st, 10-K, 5-year
+    (?!\w|-[A-Za-z]|/\d)  # not part of a word, identifier or date: 1st, 10-K, 5-year, 1/31
     """, re.VERBOSE)
 _HEDGE = re.compile(r"\b(?:about|approximately|approx\.?|roughly|nearly|around|almost|some|circa|close to|"
                     r"more than|less than|over|under|at least|up to)\s*$|~\s*$", re.IGNORECASE)
@@ -124,6 +124,11 @@ class Quantity:
     column_year: int | None = None
     in_table: bool = False
     in_label: bool = False  # inside a table's label cell ("Audit Fees (1)"): a footnote, not an amount
+    column_label: str = ""  # the header text of its table column, where the header has words
+
+    @property
+    def label_words(self) -> frozenset[str]:
+        return _label_words(self.label, self.column_label)
 
     @property
     def multiplier(self) -> float:
@@ -140,6 +145,11 @@ class Quantity:
 
     def text_digits(self) -> str:
         return re.sub(r"\D", "", f"{abs(self.number):.{self.decimals}f}".split(".")[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_words(label: str, column_label: str) -> frozenset[str]:
+    return frozenset(content_words(f"{label} {column_label}"))
 
 
 @dataclass(frozen=True)
@@ -186,7 +196,7 @@ def _extract_cached(text: str) -> tuple[Quantity, ...]:
     found: list[Quantity] = []
     line_start = 0
     header_years: list[int] = []
-    pipe_header: dict[int, int] = {}
+    pipe_header = _PipeHeader()
     for line in text.splitlines(keepends=True):
         quantities = _line_quantities(text, line_start, line_start + len(line))
         if "|" in line:
@@ -282,28 +292,38 @@ def _prose_label(before: str) -> str:
     return " ".join(words[-5:])
 
 
+@dataclass(frozen=True)
+class _PipeHeader:
+    years: dict[int, int] = field(default_factory=dict)  # cell index -> year
+    labels: dict[int, str] = field(default_factory=dict)  # cell index -> header text
+
+
 def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
-                         header: dict[int, int]) -> tuple[dict[int, int], list[Quantity]]:
+                         header: _PipeHeader) -> tuple[_PipeHeader, list[Quantity]]:
     """A "| label | 1,234 | 1,100 |" row: the first cell with words is the row label (numbers in
-    it are footnote marks); a row whose number cells are all years is a header, and the numbers
-    below take the year of their cell's position."""
+    it are footnote marks). A row whose numbers are all years (and dates) is a header: numbers
+    below take the year of their cell's position; a row of words only is a header of column
+    labels ("| Period | Shares purchased | Average price |")."""
     bounds = _cell_bounds(line, line_start)
+    texts = [" ".join(line[a - line_start:b - line_start].split()) for a, b in bounds]
     cell_of = {id(q): next((i for i, (a, b) in enumerate(bounds) if a <= q.start < b), -1) for q in quantities}
     if quantities and all(q.kind in PRESENCE_KINDS for q in quantities) and any(q.kind == "year" for q in quantities):
         # "| | December 31, 2019 | 2018 |": a header; each column takes the year in its cell
-        return {cell_of[id(q)]: int(q.number) for q in quantities if q.kind == "year"}, quantities
-    label_cell = next((i for i, (a, b) in enumerate(bounds) if re.search(r"[A-Za-z]{2}", _strip_quantities(
-        line[a - line_start:b - line_start]))), None)
-    label = ""
-    if label_cell is not None:
-        a, b = bounds[label_cell]
-        label = " ".join(line[a - line_start:b - line_start].split())
+        return _PipeHeader({cell_of[id(q)]: int(q.number) for q in quantities if q.kind == "year"},
+                           header.labels), quantities
+    worded = [i for i, text in enumerate(texts) if re.search(r"[A-Za-z]{2}", _strip_quantities(text))]
+    if len(worded) >= 2 and all(cell_of[id(q)] in worded for q in quantities):
+        return _PipeHeader(header.years, {i: texts[i] for i in worded[1:]}), quantities
+    label_cell = worded[0] if worded else None
+    label = texts[label_cell] if label_cell is not None else ""
     placed = []
     for q in quantities:
-        if cell_of[id(q)] == label_cell:
+        cell = cell_of[id(q)]
+        if cell == label_cell:
             placed.append(_with(q, label=label, in_table=True, in_label=True))
         else:
-            placed.append(_with(q, label=label or q.label, column_year=header.get(cell_of[id(q)]), in_table=True))
+            placed.append(_with(q, label=label or q.label, column_year=header.years.get(cell),
+                                column_label=header.labels.get(cell, ""), in_table=True))
     return header, placed
 
 
@@ -445,7 +465,7 @@ def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
 def _about_the_claim(e: Quantity, claim_words: set[str], claim_years: set[int]) -> bool:
     """Its label shares a word with the claim, and its column's year (if both have years) is one
     the claim names."""
-    if not content_words(e.label) & claim_words:
+    if not e.label_words & claim_words:
         return False
     return e.column_year is None or not claim_years or e.column_year in claim_years
 
@@ -519,7 +539,7 @@ def _operands(evidence: Sequence[Quantity], claim_words: set[str], kind: str) ->
     Related ones first, at most ``MAX_OPERANDS``. A computation must use a related number: a
     search over every pair of a large table finds almost any value by chance."""
     wanted = AMOUNT_KINDS if kind == "amount" else {"percent"}
-    scored = [(len(content_words(e.label) & claim_words), e) for e in evidence if e.kind in wanted and not e.in_label]
+    scored = [(len(e.label_words & claim_words), e) for e in evidence if e.kind in wanted and not e.in_label]
     scored.sort(key=lambda pair: -pair[0])  # stable: text order among equals
     return [(e, score > 0) for score, e in scored][:MAX_OPERANDS]
 
@@ -685,7 +705,7 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
         if e.kind in PRESENCE_KINDS or _compatible(q, e) != "same" or e.kind != q.kind and not (
                 q.kind in AMOUNT_KINDS and e.kind in AMOUNT_KINDS):
             continue
-        label = content_words(e.label)
+        label = e.label_words
         if not label:
             continue
         score = len(label & claim_words) / len(label)
@@ -698,7 +718,8 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
 
 def _where(e: Quantity) -> str:
     if e.in_table:
-        return f"row '{e.label}'" + (f", {e.column_year}" if e.column_year else "")
+        column = f", column '{e.column_label}'" if e.column_label else ""
+        return f"row '{e.label}'{column}" + (f", {e.column_year}" if e.column_year else "")
     return f"after '{e.label}'" if e.label else "in the evidence"
 
 
