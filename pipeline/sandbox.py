@@ -115,8 +115,12 @@ def check_program(code: str) -> str:
         tree = ast.parse(code, mode="exec")
     except SyntaxError as error:
         return f"syntax error: {error.msg} (line {error.lineno})"
-    defined = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    unknown = next((n for n in nodes if not isinstance(n, _STATEMENTS + _EXPRESSIONS)), None)
+    if unknown is not None:  # the kind of node first: "Lambda is not allowed" says more than "calling it"
+        return f"line {getattr(unknown, 'lineno', '?')}: {type(unknown).__name__} is not allowed"
+    defined = {n.name for n in nodes if isinstance(n, ast.FunctionDef)}
+    for node in nodes:
         reason = _refusal(node, defined)
         if reason:
             return f"line {getattr(node, 'lineno', '?')}: {reason}"
@@ -124,8 +128,6 @@ def check_program(code: str) -> str:
 
 
 def _refusal(node: ast.AST, defined: set[str]) -> str:
-    if not isinstance(node, _STATEMENTS + _EXPRESSIONS):
-        return f"{type(node).__name__} is not allowed"
     if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in DENIED_NAMES):
         return f"the name {node.id!r} is not allowed"
     if isinstance(node, ast.Attribute):
