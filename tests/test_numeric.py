@@ -213,10 +213,21 @@ def test_derived_numbers_are_recomputed(claim, computation):
 
 
 def test_three_operand_sums_and_averages():
-    evidence = "| Segment | 2019 |\n| A | 10.5 |\n| B | 20.25 |\n| C | 30.75 |"
-    sum_check = check_numbers(evidence, "Segments A, B and C total 61.5.").checks[0]
+    evidence = "| Segment | 2019 |\n| Cloud | 10.5 |\n| Devices | 20.25 |\n| Services | 30.75 |"
+    sum_check = check_numbers(evidence, "Cloud, devices and services total 61.5.").checks[0]
     assert sum_check.computation == "10.5 + 20.25 + 30.75 = 61.5"
-    assert check_numbers(evidence, "Segments A, B and C average 20.5.").checks[0].status == MATCHED
+    assert check_numbers(evidence, "Cloud, devices and services average 20.5.").checks[0].status == MATCHED
+    assert check_numbers(evidence, "Cloud, devices and services are 61.5.").checks[0].status != MATCHED  # no cue
+
+
+def test_table_units_zero_dashes_and_unlabelled_total_rows():
+    evidence = "| Region | 2019 | 2018 |\n| | % | % |\n| Taiwan | 36.4 | — |\n| | 36.4 | 12.0 |"
+    quantities = [q for q in extract_quantities(evidence) if q.kind != "year"]
+    assert [(q.text, q.kind, q.value, q.label, q.column_year) for q in quantities] == [
+        ("36.4", "percent", 36.4, "Taiwan", 2019), ("—", "percent", 0.0, "Taiwan", 2018),
+        ("36.4", "percent", 36.4, "(total)", 2019), ("12.0", "percent", 12.0, "(total)", 2018)]
+    money = extract_quantities("| | US$000 |\n| Revenue | 5,139 |")
+    assert (money[0].kind, money[0].currency, money[0].value) == ("money", "USD", 5_139_000.0)
 
 
 @pytest.mark.parametrize("claim", [

@@ -299,6 +299,52 @@ def _prose_label(before: str) -> str:
 class _PipeHeader:
     years: dict[int, int] = field(default_factory=dict)  # cell index -> year
     labels: dict[int, str] = field(default_factory=dict)  # cell index -> header text
+    units: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)  # -> (kind, currency, scale)
+
+
+# A header cell that gives its column's unit: "%", "$", "US$000", "$M", "€m", "RMB'000".
+_UNIT_CELL = re.compile(r"(?P<pct>%)|(?P<cur>US\$|NT\$|A\$|\$|€|£|¥|RMB|USD|EUR|GBP)\s*'?(?P<scale>000|m|M|mn|bn)?",
+                        re.IGNORECASE)
+_ZERO_CELL = re.compile(r"\s*(?:-|—|–|--)\s*")
+_UNIT_SCALES = {"000": "thousand", "m": "m", "mn": "mn", "bn": "bn"}
+
+
+def _column_units(texts: list[str]) -> dict[int, tuple[str, str | None, str | None]] | None:
+    """The units of a row such as "| | % | % |" or "| | US$000 | US$000 |", or None if it is not one."""
+    units = {}
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        m = _UNIT_CELL.fullmatch(text)
+        if not m:
+            return None
+        if m["pct"]:
+            units[i] = ("percent", None, None)
+        else:
+            units[i] = ("money", CURRENCIES.get(m["cur"].lower(), m["cur"].upper()),
+                        _UNIT_SCALES.get((m["scale"] or "").lower()))
+    return units or None
+
+
+def _in_unit(q: Quantity, unit: tuple[str, str | None, str | None] | None) -> Quantity:
+    """A bare number read in its column's unit."""
+    if unit is None or q.kind not in AMOUNT_KINDS or q.scale or q.currency:
+        return q
+    kind, currency, scale = unit
+    value = q.number * (SCALES[scale] if scale else 1.0)
+    return _with(q, kind=kind, currency=currency, scale=scale, value=value)
+
+
+def _zero_cells(line: str, line_start: int, bounds: list[tuple[int, int]]) -> list[Quantity]:
+    """Dashes that stand for zero in financial tables ("| Other | — | 12 |")."""
+    zeros = []
+    for a, b in bounds:
+        m = _ZERO_CELL.fullmatch(line, a - line_start, b - line_start)
+        if m:
+            dash = m.group().strip()
+            start = line_start + line.index(dash, a - line_start)
+            zeros.append(Quantity(start=start, end=start + len(dash), text=dash, value=0.0, number=0.0, kind="number"))
+    return zeros
 
 
 def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
@@ -309,23 +355,28 @@ def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
     labels ("| Period | Shares purchased | Average price |")."""
     bounds = _cell_bounds(line, line_start)
     texts = [" ".join(line[a - line_start:b - line_start].split()) for a, b in bounds]
+    units = _column_units(texts)
+    if units:
+        return _PipeHeader(header.years, header.labels, units), []
+    quantities = sorted(quantities + _zero_cells(line, line_start, bounds), key=lambda q: q.start)
     cell_of = {id(q): next((i for i, (a, b) in enumerate(bounds) if a <= q.start < b), -1) for q in quantities}
     if quantities and all(q.kind in PRESENCE_KINDS for q in quantities) and any(q.kind == "year" for q in quantities):
         # "| | December 31, 2019 | 2018 |": a header; each column takes the year in its cell
         return _PipeHeader({cell_of[id(q)]: int(q.number) for q in quantities if q.kind == "year"},
-                           header.labels), quantities
-    worded = [i for i, text in enumerate(texts) if re.search(r"[A-Za-z]{2}", _strip_quantities(text))]
+                           header.labels, header.units), quantities
+    worded = [i for i, text in enumerate(texts) if re.search(r"[A-Za-z]", _strip_quantities(text))]
     if len(worded) >= 2 and all(cell_of[id(q)] in worded for q in quantities):
-        return _PipeHeader(header.years, {i: texts[i] for i in worded[1:]}), quantities
+        return _PipeHeader(header.years, {i: texts[i] for i in worded[1:]}, header.units), quantities
     label_cell = worded[0] if worded else None
-    label = texts[label_cell] if label_cell is not None else ""
+    # A row of numbers with no label under labelled rows is, in a financial table, their total.
+    label = texts[label_cell] if label_cell is not None else "(total)"
     placed = []
     for q in quantities:
         cell = cell_of[id(q)]
         if cell == label_cell:
             placed.append(_with(q, label=label, in_table=True, in_label=True))
         else:
-            placed.append(_with(q, label=label or q.label, column_year=header.years.get(cell),
+            placed.append(_with(_in_unit(q, header.units.get(cell)), label=label, column_year=header.years.get(cell),
                                 column_label=header.labels.get(cell, ""), in_table=True))
     return header, placed
 
@@ -500,9 +551,11 @@ def _earlier(a: Quantity, b: Quantity) -> bool:
 # "on average", "as a percentage of"): trying every operation on every claim finds chance values.
 _CHANGE = r"chang|increas|decreas|differen|grew|grow|rose|rise|fell|fall|drop|declin|higher|lower|gain|los[st]|" \
           r"improv|up\b|down\b|more than|less than|from .* to|between|compared|versus|vs\b|by\b"
+_SUBTRACT = _CHANGE + r"|exclud|net of|less\b|minus|without|remain|left\b|other than|apart from"
 _SUM = r"total|sum\b|combined|together|altogether|aggregate|add(?:s|ed)? up|plus\b|in all\b|both\b"
 _AVERAGE = r"average|mean\b|avg\b|per year|annual(?:ly)? on average"
-_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b|for every|coverage"
+_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b|for every|coverage|margin|share|portion|" \
+         r"percentage|as a fraction|rate\b|yield|return on"
 _SHARE = r"percentage of|percent of|% of|share|proportion|portion|margin|ratio|accounted|represent|" \
          r"as a percentage|of (?:the )?total|out of|constitut|rate\b|yield|return on"
 
@@ -513,7 +566,7 @@ def _cue(pattern: str) -> re.Pattern:
 
 OPERATIONS = (
     _Operation("difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "amount",
-               frozenset({"money", "number"}), signed=False, cue=_cue(_CHANGE), ordered=True),
+               frozenset({"money", "number"}), signed=False, cue=_cue(_SUBTRACT), ordered=True),
     _Operation("sum", lambda a, b: a + b, lambda b, t: t - b, lambda a, b: f"{a} + {b}", "amount",
                frozenset({"money", "number"}), cue=_cue(_SUM)),
     _Operation("average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
