@@ -63,6 +63,7 @@ AMOUNT_KINDS = frozenset({"money", "number"})
 PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
 MAX_OPERANDS = 60
 MAX_TRIPLE_OPERANDS = 16
+LOW_PRECISION_DIGITS = 2
 FAILED_NUMBER_CAP = 0.1
 
 SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9,
@@ -148,6 +149,11 @@ class Quantity:
 
     def text_digits(self) -> str:
         return re.sub(r"\D", "", f"{abs(self.number):.{self.decimals}f}".split(".")[0])
+
+    @property
+    def significant_digits(self) -> int:
+        """Digits stated, without leading zeros: "0.12" and "16%" have 2, "1,234" has 4."""
+        return max(1, len(re.sub(r"\D", "", f"{abs(self.number):.{self.decimals}f}").lstrip("0")))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -641,6 +647,9 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                   multiplier: float) -> str:
     """Binary search, for each b, of an a with operation(a, b) within tolerance of the claim."""
     related = [r for _, r in operands]
+    # One or two stated digits are matched by chance by some pair of a large table: such a claim
+    # needs both operands related to it; a more precise one, at least one.
+    needed = 2 if claim.significant_digits <= LOW_PRECISION_DIGITS else 1
     values = sorted((_operand_value(q, multiplier), i) for i, (q, _) in enumerate(operands))
     keys = [v for v, _ in values]
     tolerance = claim.tolerance() / operation.result_factor
@@ -654,7 +663,7 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                 a_value, a_index = values[position]
                 if a_value > high + 1e-9 * abs(high):
                     break
-                if a_index == b_index or not (related[a_index] or related[b_index]):
+                if a_index == b_index or related[a_index] + related[b_index] < needed:
                     continue
                 if operation.ordered and _earlier(operands[a_index][0], operands[b_index][0]):
                     continue  # a change runs from the earlier column to the later one
