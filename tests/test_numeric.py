@@ -334,3 +334,11 @@ def test_extraction_and_checking_are_fast():
     for i in range(2000):
         check_numbers(evidence + f" Note {i}.", claim)  # a new evidence text each time: no cache
     assert time.perf_counter() - started < 2.0  # over 1,000 pairs a second on a slow CPU
+
+
+def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
+    evidence = "| | 2019 | 2018 |\n| Net loss | (15,571) | (24,122) |"
+    check = check_numbers(evidence, "The net loss changed by -8,551 from 2018 to 2019.").checks[-1]
+    assert check.status == MATCHED and check.computation.endswith("(as magnitudes)")
+    assert statuses(evidence, "The net loss changed by 8,551 from 2018 to 2019.")["8,551"] == MATCHED  # signed
+    assert statuses(evidence, "The net loss changed by 8,000 from 2018 to 2019.")["8,000"] != MATCHED

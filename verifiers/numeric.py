@@ -648,12 +648,14 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
         if claim.kind not in operation.result_kinds or not operation.cue.search(claim_text):
             continue
         operands = _operands(evidence, claim_words, operation.operand_kinds)
-        # Additive results carry the operands' scale: try them as written and at the stated
-        # (or, unstated, every) scale. Ratios and percents are scale-free.
-        for multiplier in _multipliers(operation, claim, doc_multiplier):
-            found = _search_pairs(operation, claim, operands, multiplier)
-            if found:
-                return found
+        # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
+        # by 8,551"): additive operations also read negative operands as magnitudes.
+        readings = [False] + ([True] if not operation.scale_free and any(q.value < 0 for q, _ in operands) else [])
+        for magnitudes in readings:
+            for multiplier in _multipliers(operation, claim, doc_multiplier):
+                found = _search_pairs(operation, claim, operands, multiplier, magnitudes)
+                if found:
+                    return found
     return _search_triples(claim, evidence, doc_multiplier, claim_words, claim_text)
 
 
@@ -676,13 +678,13 @@ def _targets(claim: Quantity, operation: _Operation) -> list[float]:
 
 
 def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Quantity, bool]],
-                  multiplier: float) -> str:
+                  multiplier: float, magnitudes: bool = False) -> str:
     """Binary search, for each b, of an a with operation(a, b) within tolerance of the claim."""
     related = [r for _, r in operands]
     # One or two stated digits are matched by chance by some pair of a large table: such a claim
     # needs both operands related to it; a more precise one, at least one.
     needed = 2 if claim.significant_digits <= LOW_PRECISION_DIGITS else 1
-    values = sorted((_operand_value(q, multiplier), i) for i, (q, _) in enumerate(operands))
+    values = sorted((_operand_value(q, multiplier, magnitudes), i) for i, (q, _) in enumerate(operands))
     keys = [v for v, _ in values]
     tolerance = claim.tolerance() / operation.result_factor
     for target in _targets(claim, operation):
@@ -701,12 +703,14 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                     continue  # a change runs from the earlier column to the later one
                 result = _safe(operation.apply, a_value, b_value)
                 if result is not None and abs(result - target) <= tolerance * (1 + 1e-9):
-                    return _render(operation, operands[a_index][0], operands[b_index][0], result, claim)
+                    shown = _render(operation, operands[a_index][0], operands[b_index][0], result, claim)
+                    return f"{shown} (as magnitudes)" if magnitudes else shown
     return ""
 
 
-def _operand_value(q: Quantity, multiplier: float) -> float:
-    return q.value if q.scale or q.kind not in AMOUNT_KINDS else q.value * multiplier
+def _operand_value(q: Quantity, multiplier: float, magnitude: bool = False) -> float:
+    value = q.value if q.scale or q.kind not in AMOUNT_KINDS else q.value * multiplier
+    return abs(value) if magnitude else value
 
 
 def _safe(fn: Callable[[float, float], float], a: float, b: float) -> float | None:
@@ -799,7 +803,7 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
         return None
     best, best_score = None, 0.0
     for e in evidence:
-        if e.kind in PRESENCE_KINDS or _compatible(q, e) != "same" or e.kind != q.kind and not (
+        if e.kind in PRESENCE_KINDS or e.in_label or _compatible(q, e) != "same" or e.kind != q.kind and not (
                 q.kind in AMOUNT_KINDS and e.kind in AMOUNT_KINDS):
             continue
         label = e.label_words
