@@ -338,7 +338,7 @@ def test_extraction_and_checking_are_fast():
 
 def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
     evidence = "| | 2019 | 2018 |\n| Net loss | (15,571) | (24,122) |"
-    check = check_numbers(evidence, "The net loss changed by -8,551 from 2018 to 2019.").checks[-1]
+    check = check_numbers(evidence, "The net loss changed by -8,551 from 2018 to 2019.").checks[0]
     assert check.status == MATCHED and check.computation.endswith("(as magnitudes)")
     assert statuses(evidence, "The net loss changed by 8,551 from 2018 to 2019.")["8,551"] == MATCHED  # signed
     assert statuses(evidence, "The net loss changed by 8,000 from 2018 to 2019.")["8,000"] != MATCHED
