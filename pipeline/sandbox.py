@@ -115,6 +115,8 @@ def check_program(code: str) -> str:
         tree = ast.parse(code, mode="exec")
     except SyntaxError as error:
         return f"syntax error: {error.msg} (line {error.lineno})"
+    except (RecursionError, MemoryError, ValueError) as error:  # "1+1+...": the parser's own limits
+        return f"the program is nested too deeply to parse ({type(error).__name__})"
     nodes = list(ast.walk(tree))
     unknown = next((n for n in nodes if not isinstance(n, _STATEMENTS + _EXPRESSIONS)), None)
     if unknown is not None:  # the kind of node first: "Lambda is not allowed" says more than "calling it"
@@ -191,8 +193,10 @@ def prepare(code: str) -> str:
             self.generic_visit(node)
             return ast.ListComp(elt=node.elt, generators=node.generators)
 
-    tree = ast.fix_missing_locations(Rewrite().visit(ast.parse(code)))
-    return ast.unparse(tree)
+    tree = ast.parse(code)
+    if not any(isinstance(node, (ast.Import, ast.ImportFrom, ast.GeneratorExp)) for node in ast.walk(tree)):
+        return code  # nothing to rewrite (and no unparse, which recurses on long expressions)
+    return ast.unparse(ast.fix_missing_locations(Rewrite().visit(tree)))
 
 
 # -------------------------------------------------------------------------------- the worker
@@ -322,8 +326,11 @@ class _Worker:
         self._grace = 0.0
         if line is None:
             return self._died("")
-        reply = json.loads(line)
-        return SandboxResult(reply["ok"], reply["value"], reply["error_kind"], reply["error"], reply["stdout"])
+        try:
+            reply = json.loads(line)
+            return SandboxResult(reply["ok"], reply["value"], reply["error_kind"], reply["error"], reply["stdout"])
+        except (ValueError, KeyError, TypeError):  # a torn line: the worker died while answering
+            return self._died(f"the worker's answer was cut off: {line[:80]!r}")
 
     def _start(self) -> None:
         # This file runs as a script, so the worker imports nothing of citeline (nor numpy) before
@@ -383,10 +390,13 @@ def run_many(programs: Sequence[str], workers: int = 2, timeout_s: float = 2.0, 
     accepted = []
     for index, code in enumerate(programs):
         reason = check_program(code)
-        if reason:
-            results[index] = SandboxResult(False, None, "rejected", reason)
-        else:
-            accepted.append((index, prepare(code)))
+        if not reason:
+            try:
+                accepted.append((index, prepare(code)))
+                continue
+            except (RecursionError, MemoryError, ValueError) as error:
+                reason = f"the program is nested too deeply to rewrite ({type(error).__name__})"
+        results[index] = SandboxResult(False, None, "rejected", reason)
     shares = [accepted[k::max(1, workers)] for k in range(max(1, workers))]
 
     def run_share(share: list[tuple[int, str]]) -> None:

@@ -175,3 +175,14 @@ def test_a_thousand_programs_reuse_a_few_workers():
 
 def test_run_many_of_nothing():
     assert run_many([]) == []
+
+
+@pytest.mark.parametrize("code", ["ans = " + "1+" * 5000 + "1", "ans = " + "-" * 9000 + "1",
+                                  "ans = " + "(" * 300 + "1" + ")" * 300, "ans = 1\n" * 5000])
+def test_programs_too_deep_or_too_long_are_refused_not_raised(code):
+    result = run_program(code)
+    assert (result.ok, result.error_kind) == (False, "rejected")
+
+
+def test_a_long_flat_expression_still_runs():
+    assert run_program("ans = " + "1+" * 400 + "1").value == 401
