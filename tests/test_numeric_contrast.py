@@ -108,7 +108,7 @@ def test_tatqa_dev_contrast_set_scores(shared_data):
     combined = evaluate(NumericVerifier(LexicalVerifier()), rows).kinds["number"]["macro_f1"]
     lexical = evaluate(LexicalVerifier(), rows).kinds["number"]["macro_f1"]
     # regression floors a few points under the measured values (benchmarks/numeric.py)
-    assert numeric >= 88 and combined >= 84 and lexical < 60
+    assert numeric >= 89 and combined >= 87 and lexical < 60  # measured: 92.1, 90.6, 48.3
 
 
 @pytest.mark.slow
