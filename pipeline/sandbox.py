@@ -258,6 +258,8 @@ def _evaluate(asteval: Any, code: str, max_output: int) -> dict[str, Any]:
         last = interpreter.eval(code, show_errors=False)
     except MemoryError:
         return _reply(False, None, "memory", "MemoryError", out)
+    except Exception as error:  # asteval reports the program's errors itself; this is its own failing
+        return _reply(False, None, "error", f"{type(error).__name__}: {error}"[:500], out)
     if out.overflowed:
         return _reply(False, None, "output", f"the program printed more than {max_output:,} characters", out)
     if interpreter.error:
