@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.lexical import LexicalVerifier
@@ -342,3 +344,12 @@ def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
     assert check.status == MATCHED and check.computation.endswith("(as magnitudes)")
     assert statuses(evidence, "The net loss changed by 8,551 from 2018 to 2019.")["8,551"] == MATCHED  # signed
     assert statuses(evidence, "The net loss changed by 8,000 from 2018 to 2019.")["8,000"] != MATCHED
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))
+def test_spans_are_exact_and_checking_never_raises_on_any_text(text):
+    for q in extract_quantities(text):
+        assert text[q.start:q.end] == q.text and q.start < q.end
+    result = check_numbers(text, text[::-1])
+    assert all(c.status in (MATCHED, CONTRADICTED, UNSUPPORTED) for c in result.checks)
