@@ -741,9 +741,11 @@ def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
         values = [_operand_value(q, multiplier) for q in operands]
         for i, j, k in _index_triples(len(values)):
             total = values[i] + values[j] + values[k]
-            names = " + ".join(q.text for q in sorted((operands[i], operands[j], operands[k]), key=lambda q: q.start))
-            for name, shown, computation in (("sum", total, names), ("average", total / 3, f"({names}) / 3")):
+            for name, shown in (("sum", total), ("average", total / 3)):
                 if name in wanted and abs(abs(shown) - abs(claim.value)) <= tolerance:
+                    names = " + ".join(q.text for q in sorted((operands[i], operands[j], operands[k]),
+                                                              key=lambda q: q.start))
+                    computation = names if name == "sum" else f"({names}) / 3"
                     return f"{computation} = {shown:,.{max(claim.decimals, 1)}f}"
     return ""
 
