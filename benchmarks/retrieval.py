@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import Document
+from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
+from citeline.core.types import Document
 from citeline.retrievers import (
     BM25sRetriever,
     DenseRetriever,

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from citeline.pipeline.types import Document
+from citeline.core.types import Document
 
 DEFAULT_DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "attributionbench"
                 / "dev_all_subset_balanced.jsonl")
@@ -133,7 +133,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def load_generation(args: argparse.Namespace):
-    from citeline.pipeline.llm.backends import load_llm
+    from citeline.llm.backends import load_llm
 
     if args.backend == "openai":
         return load_llm("openai", args.model, args.base_url, api_key=os.environ.get("OPENAI_API_KEY"))

@@ -1,9 +1,8 @@
 """citeline's data model and stages. Importing this is cheap: models load on first use."""
 
-from citeline.pipeline.check import CheckRequest, CitationChecker
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import (
+from citeline.core.claims import ClaimSplitter
+from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
+from citeline.core.types import (
     Answer,
     CitationCheck,
     CitationMarker,
@@ -16,6 +15,7 @@ from citeline.pipeline.types import (
     Report,
     Verdict,
 )
+from citeline.pipeline.check import CheckRequest, CitationChecker
 
 __all__ = [
     "Answer", "CheckRequest", "CitationCheck", "CitationChecker", "CitationMarker", "Claim",

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from citeline.core.types import Report
 from citeline.pipeline.check import CheckRequest, CitationChecker
 from citeline.pipeline.records import RecordError, parse_record_line, request_from_record
-from citeline.pipeline.types import Report
 
 RESULTS = "results.jsonl"
 RUN = "run.json"

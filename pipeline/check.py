@@ -14,22 +14,11 @@ error ("supported by [3], which it does not cite") from an unsupported claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.types import (
-    Answer,
-    CitationCheck,
-    Claim,
-    ClaimResult,
-    Document,
-    Evidence,
-    Report,
-    Verdict,
-)
-
-if TYPE_CHECKING:  # a runtime import would be circular: verifiers use the data model
-    from citeline.verifiers.base import Verifier
+from citeline.core.claims import ClaimSplitter
+from citeline.core.protocols import Verifier
+from citeline.core.types import Answer, CitationCheck, Claim, ClaimResult, Document, Evidence, Report, Verdict
 
 ALCE_MAX_CITATIONS = 3
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Sequence
 
+from citeline.core.types import Report
 from citeline.pipeline.batch import EvalSummary
-from citeline.pipeline.types import Report
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

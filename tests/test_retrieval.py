@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeline.pipeline.sentences import RegexSentenceSplitter
-from citeline.pipeline.types import Document, Passage, Verdict
+from citeline.core.sentences import RegexSentenceSplitter
+from citeline.core.types import Document, Passage, Verdict
 from citeline.retrievers import (
     BM25sRetriever,
     CorpusError,
@@ -235,7 +235,7 @@ def test_dense_with_an_injected_encoder():
 
 def test_reciprocal_rank_fusion_sums_reciprocal_ranks():
     ps = passages()
-    from citeline.pipeline.types import Hit
+    from citeline.core.types import Hit
 
     a = [Hit(ps[0], 9, "a"), Hit(ps[1], 8, "a")]
     b = [Hit(ps[1], 0.9, "b"), Hit(ps[2], 0.8, "b")]

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citeline.pipeline.types import (
+from citeline.core.types import (
     Answer,
     CitationCheck,
     CitationMarker,

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Verdict
+from citeline.core.types import Verdict
 from citeline.verifiers.base import Pair, verdict_from_probability
 from citeline.verifiers.lexical import content_words, overlap
 from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSignals, EmbeddingSimilarity

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from citeline.pipeline.types import Verdict
+from citeline.core.types import Verdict
 from citeline.verifiers.base import Pair, verdict_from_probability
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")

@@ -63,7 +63,7 @@ def _load_judge(spec: str) -> Verifier:
     """``judge:local``, ``judge:vllm:MODEL``, ``judge:openai:MODEL`` (server at $OPENAI_BASE_URL)."""
     import os
 
-    from citeline.pipeline.llm.backends import BACKENDS, load_llm
+    from citeline.llm.backends import BACKENDS, load_llm
     from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier
 
     kind, _, rest = spec.partition(":")

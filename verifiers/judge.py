@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair, Verifier, verdict_from_probability
 
 LABELS = ("attributable", "extrapolatory", "contradictory")
@@ -55,7 +55,7 @@ def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
 
 
 class LLMJudgeVerifier:
-    """Asks an LLM (any ``citeline.pipeline.llm`` engine) whether the evidence supports the claim."""
+    """Asks an LLM (any ``citeline.llm`` engine) whether the evidence supports the claim."""
 
     def __init__(self, llm: Any, prompt: str = "attribution_judge", threshold: float = 0.5,
                  max_evidence_chars: int = 12000, logprobs: int = 10, constrained: bool = True,
@@ -73,7 +73,7 @@ class LLMJudgeVerifier:
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         if not pairs:
             return []
-        from citeline.pipeline.llm.base import UnsupportedRequest
+        from citeline.core.generation import UnsupportedRequest
 
         try:
             results = self.llm.generate([self._request(e, c) for e, c in pairs])
@@ -85,7 +85,7 @@ class LLMJudgeVerifier:
         return [self._verdict(i, result.completions[0]) for i, result in enumerate(results)]
 
     def _request(self, evidence: str, claim: str) -> Any:
-        from citeline.pipeline.llm.base import GenerationRequest, Message, StructuredOutput
+        from citeline.core.generation import GenerationRequest, Message, StructuredOutput
 
         if self._prompt is None:
             from citeline.prompts import load_prompt

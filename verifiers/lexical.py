@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from citeline.pipeline.types import Verdict
+from citeline.core.types import Verdict
 from citeline.verifiers.base import Pair, verdict_from_probability
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -3,8 +3,8 @@ from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap,
 from citeline.pipeline.rarr.report import ReportBuilder, best_cover, coverage
 from citeline.pipeline.rarr.research import (EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker,
                                              parse_questions, sentence_windows)
-from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision, Question, RarrConfig,
-                                            RarrCounters, RarrMetrics, RevisionResult)
+from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision, Question, RarrConfig, RarrCounters,
+                                            RarrMetrics, RevisionResult)
 from citeline.pipeline.rarr.revise import (AgreementGate, Editor, EvidenceFallbackEditor, Reviser, parse_fix,
                                            parse_gate, word_diff)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citeline.pipeline.llm.base import LLM, GenerationRequest, Message, StructuredOutput
+from citeline.core.generation import LLM, GenerationRequest, Message, StructuredOutput
 from citeline.pipeline.rarr.results import RarrCounters
 from citeline.prompts import Prompt
 

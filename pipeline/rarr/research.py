@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import Protocol, Sequence
 
-from citeline.pipeline.llm.base import LLM
+from citeline.core.generation import LLM
+from citeline.core.protocols import Retriever, Verifier
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
+from citeline.core.types import Hit, Passage
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.results import EvidenceSnippet, Question, RarrConfig, RarrCounters
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
-from citeline.pipeline.types import Hit, Passage
 from citeline.prompts import load_prompt
-
-if TYPE_CHECKING:  # type-only: those packages may load models on import
-    from citeline.retrievers.base import Retriever
-    from citeline.verifiers.base import Verifier
 
 _QUERY_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*(?P<prefix>I googled\s*:)?\s*(?P<query>.*?)\s*$", re.I)
 _PROMPT_LEAK = re.compile(r"\b(you said|i checked|i found this article)\s*:", re.I)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from citeline.pipeline.types import Passage, from_dict, to_dict
+from citeline.core.types import Passage, from_dict, to_dict
 
 QuestionSource = Literal["model", "claim"]  # "claim": the model gave no usable question
 GateLabel = Literal["agrees", "disagrees", "irrelevant", "unparsed"]

@@ -12,21 +12,18 @@ import difflib
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-from citeline.pipeline.llm.base import LLM, StructuredOutput
+from citeline.core.generation import LLM, StructuredOutput
+from citeline.core.protocols import Retriever, Verifier
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.report import ReportBuilder
 from citeline.pipeline.rarr.research import EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker
 from citeline.pipeline.rarr.results import (GATE_CHOICES, EditStep, EvidenceSnippet, GateDecision, GateLabel,
                                             RarrConfig, RarrCounters, RarrMetrics, RevisionResult)
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.prompts import load_prompt
-
-if TYPE_CHECKING:  # type-only: those packages may load models on import
-    from citeline.retrievers.base import Retriever
-    from citeline.verifiers.base import Verifier
 
 _DECISION = re.compile(r"\b(disagrees?|agrees?|irrelevant)\b", re.I)
 _THEREFORE = re.compile(r"^\W*therefore\s*:?\s*(?P<rest>.*)$", re.I)

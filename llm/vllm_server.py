@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from citeline.pipeline.llm.base import LLMError
+from citeline.core.generation import LLMError
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ class VLLMServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def _command(self) -> list[str]:
-        from citeline.pipeline.llm.vllm_offline import CPU_MEMORY_SHARE, on_gpu
+        from citeline.llm.vllm_offline import CPU_MEMORY_SHARE, on_gpu
 
         share = self.gpu_memory_utilization or (0.9 if on_gpu() else CPU_MEMORY_SHARE)
         command = [self.python, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,

@@ -11,12 +11,12 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
-    "citeline.pipeline.commands",  # check, eval
-    "citeline.pipeline.llm.commands",  # generate
-    "citeline.retrievers.commands",  # index
-    "citeline.verifiers.commands",  # train-verifier
-    "citeline.evals.commands",  # bench, revise
-    "citeline.pipeline.rarr.commands",  # revise (RARR)
+    "citeline.pipeline.cli.check",  # check, eval
+    "citeline.pipeline.cli.generate",  # generate
+    "citeline.pipeline.cli.index",  # index
+    "citeline.pipeline.cli.train_verifier",  # train-verifier
+    "citeline.pipeline.cli.bench",  # bench
+    "citeline.pipeline.cli.revise",  # revise (RARR)
 )
 
 DESCRIPTION = """\

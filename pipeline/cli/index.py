@@ -74,7 +74,7 @@ def _fail(message: str) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
+    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.retrievers.corpus import CorpusError, SentenceWindowChunker
     from citeline.retrievers.index import build_index
 

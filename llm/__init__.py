@@ -1,5 +1,4 @@
-from citeline.pipeline.llm.backends import BACKENDS, load_llm
-from citeline.pipeline.llm.base import (
+from citeline.core.generation import (
     LLM,
     Completion,
     GenerationRequest,
@@ -11,12 +10,13 @@ from citeline.pipeline.llm.base import (
     TokenLogprob,
     UnsupportedRequest,
 )
-from citeline.pipeline.llm.scripted import ScriptedLLM
+from citeline.llm.backends import BACKENDS, load_llm
 
 # The backends import their engines lazily, so importing them here costs nothing.
-from citeline.pipeline.llm.local import TransformersLLM  # noqa: E402
-from citeline.pipeline.llm.openai_http import OpenAICompatibleLLM  # noqa: E402
-from citeline.pipeline.llm.vllm_offline import VLLMOffline  # noqa: E402
+from citeline.llm.local import TransformersLLM  # noqa: E402
+from citeline.llm.openai_http import OpenAICompatibleLLM  # noqa: E402
+from citeline.llm.scripted import ScriptedLLM
+from citeline.llm.vllm_offline import VLLMOffline  # noqa: E402
 
 __all__ = ["BACKENDS", "LLM", "Completion", "GenerationRequest", "GenerationResult", "LLMError",
            "Message", "OpenAICompatibleLLM", "ScriptedLLM", "StructuredOutput", "StructuredOutputError",

@@ -66,7 +66,7 @@ def _documents(args: argparse.Namespace):
 
 
 def _llm(args: argparse.Namespace):
-    from citeline.pipeline.llm.backends import load_llm
+    from citeline.llm.backends import load_llm
 
     if args.backend == "openai":
         return load_llm("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)
@@ -76,8 +76,8 @@ def _llm(args: argparse.Namespace):
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from citeline.pipeline.llm.base import LLMError
-    from citeline.pipeline.llm.cited import CitedAnswerer
+    from citeline.core.generation import LLMError
+    from citeline.pipeline.cited import CitedAnswerer
     from citeline.prompts import PromptError
 
     try:
@@ -100,8 +100,8 @@ def _show(cited, args: argparse.Namespace) -> int:
 
 def _post_hoc(args: argparse.Namespace, documents):
     """Sentences of the sources as candidates, BM25 to rank them, the verifier to accept them."""
+    from citeline.core.sentences import RegexSentenceSplitter
     from citeline.pipeline.posthoc import PostHocCiter
-    from citeline.pipeline.sentences import RegexSentenceSplitter
     from citeline.retrievers.bm25 import RankBM25Retriever
     from citeline.retrievers.corpus import SentenceWindowChunker
     from citeline.verifiers.default import load_verifier
@@ -114,7 +114,7 @@ def _post_hoc(args: argparse.Namespace, documents):
 
 
 def _as_json(cited) -> dict:
-    from citeline.pipeline.types import to_dict
+    from citeline.core.types import to_dict
 
     return {"answer": cited.answer.text, "question": cited.answer.question, "engine": cited.engine,
             "model": cited.model, "claims": [to_dict(c) for c in cited.claims],

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from citeline.pipeline.llm.base import StructuredOutput, StructuredOutputError
+from citeline.core.generation import StructuredOutput, StructuredOutputError
 
 
 def kind(spec: StructuredOutput) -> str:

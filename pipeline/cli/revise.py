@@ -94,8 +94,8 @@ def run_revise(args: argparse.Namespace) -> int:
 
 
 def build_reviser(args: argparse.Namespace):
+    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.pipeline.rarr import RarrConfig, Reviser
-    from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.verifiers.default import load_verifier
 
     config = RarrConfig(question_samples=args.question_samples, max_questions=args.max_questions,
@@ -108,7 +108,7 @@ def build_reviser(args: argparse.Namespace):
 
 def load_llm(args: argparse.Namespace):
     """The generation backend the arguments name (loaded lazily by the backend itself)."""
-    from citeline.pipeline.llm.backends import load_llm as load
+    from citeline.llm.backends import load_llm as load
 
     if args.backend == "openai":
         return load("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
-from citeline.pipeline.llm.base import Completion, GenerationRequest, GenerationResult
+from citeline.core.generation import Completion, GenerationRequest, GenerationResult
 
 
 class ScriptedLLM:

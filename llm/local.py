@@ -13,15 +13,15 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.llm import structured
-from citeline.pipeline.llm.base import (
+from citeline.core.generation import (
     Completion,
     GenerationRequest,
     GenerationResult,
     StructuredOutputError,
     TokenLogprob,
 )
-from citeline.pipeline.llm.common import chat_messages, check_requests, cut_at_stop
+from citeline.llm import structured
+from citeline.llm.common import chat_messages, check_requests, cut_at_stop
 
 ENGINE = "transformers"
 SCAN_LIMIT = 2000  # candidates checked per step once one allowed token is found
@@ -52,7 +52,7 @@ class TransformersLLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if self.model_path is None:
-            from citeline.pipeline.llm.smollm2 import ensure_model
+            from citeline.llm.smollm2 import ensure_model
 
             self.model_path = str(ensure_model())
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from citeline.pipeline.llm.base import LLM
+from citeline.core.generation import LLM
 
 BACKENDS = ("local", "vllm", "openai")
 
@@ -14,15 +14,15 @@ def load_llm(backend: str = "local", model: str | None = None, base_url: str | N
     """``local``: transformers on this machine (default SmolLM2); ``vllm``: vLLM in-process;
     ``openai``: an OpenAI-compatible server at ``base_url`` (e.g. ``vllm serve``)."""
     if backend == "local":
-        from citeline.pipeline.llm.local import TransformersLLM
+        from citeline.llm.local import TransformersLLM
 
         return TransformersLLM(model, **options)
     if backend == "vllm":
-        from citeline.pipeline.llm.vllm_offline import VLLMOffline
+        from citeline.llm.vllm_offline import VLLMOffline
 
         return VLLMOffline(model, **options)
     if backend == "openai":
-        from citeline.pipeline.llm.openai_http import OpenAICompatibleLLM
+        from citeline.llm.openai_http import OpenAICompatibleLLM
 
         if not base_url:
             raise ValueError("the openai backend needs base_url, e.g. http://127.0.0.1:8000/v1")

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from citeline.pipeline.llm.base import LLM, GenerationRequest, Message
-from citeline.pipeline.types import Answer, Claim, Document
+from citeline.core.generation import LLM, GenerationRequest, Message
+from citeline.core.types import Answer, Claim, Document
 
 RETRY_TEMPERATURE = 0.7
 _LEAD = re.compile(r"^\s*(?:answer\s*:)\s*", re.I)
@@ -72,8 +72,8 @@ class CitedAnswerer:
 
     def _splitter(self):
         if self._claims is None:
-            from citeline.pipeline.claims import ClaimSplitter
-            from citeline.pipeline.sentences import RegexSentenceSplitter
+            from citeline.core.claims import ClaimSplitter
+            from citeline.core.sentences import RegexSentenceSplitter
 
             self._claims = ClaimSplitter(RegexSentenceSplitter())
         return self._claims

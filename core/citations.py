@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from citeline.pipeline.types import CitationMarker
+from citeline.core.types import CitationMarker
 
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,80})\]")
 _NUMBER = re.compile(r"(?:(?:source|doc|document|ref|reference|passage|citation)\s*)?#?\s*(\d+)", re.I)
