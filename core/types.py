@@ -1,7 +1,10 @@
 """citeline's data model: typed, JSON-serialisable records shared by every stage.
 
-Offsets are Python string indices (code points), half-open: ``text[start:end]`` is always the
-quoted span. Constructors check this, so a record with a wrong span cannot exist.
+Offsets are Python string indices (code points), half-open: ``text[start:end]`` is the quoted
+span. A ``Passage`` checks on construction that its span fits its text; a span into another
+record is checked against it by ``Passage.check_against(document)`` and ``Answer.check_claim``
+(which the claim splitter calls on every claim it makes). A ``Claim`` built by hand is not
+checked until then.
 Every record carries a free ``metadata`` dict so later stages (span localisation, programs,
 numbers) can attach provenance without changing these shapes.
 """
@@ -123,8 +126,17 @@ class Verdict:
     """A verifier's judgement of one (evidence, claim) pair."""
 
     label: Label
-    probability: float  # P(supported), in [0, 1]
+    probability: float | None  # P(supported), in [0, 1]; None: the verifier could not judge (a counted failure)
     verifier: str  # which verifier, e.g. "lexical" or "cross-encoder:path/to/model"
+
+    @property
+    def judged(self) -> bool:
+        return self.probability is not None
+
+    @property
+    def ranking_score(self) -> float:
+        """P(supported) for ranking and picking the best: a verdict that is no judgement ranks last."""
+        return -1.0 if self.probability is None else self.probability
 
 
 @dataclass(frozen=True)

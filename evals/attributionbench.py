@@ -185,15 +185,16 @@ def _dataset_order(examples: Iterable[Example]) -> list[str]:
 
 
 def predict(verifier: Any, examples: Sequence[Example]) -> list[bool | None]:
-    """The verifier's label per example; no references, an unknown label or a NaN probability (an
-    LLM judge's unparseable reply) mean no usable prediction."""
+    """The verifier's label per example; no references, an unknown label or a verdict without a
+    probability (an LLM judge's unparseable reply: None, or NaN from an older verifier) mean no
+    usable prediction."""
     live = [i for i, e in enumerate(examples) if e.evidence]
     verdicts = verifier.verify([examples[i].pair for i in live]) if live else []
     predictions: list[bool | None] = [None] * len(examples)
     for i, verdict in zip(live, verdicts):
         label = getattr(verdict, "label", None)
         probability = getattr(verdict, "probability", 0.0)
-        usable = isinstance(probability, (int, float)) and not math.isnan(probability)  # NaN: unparsed
+        usable = isinstance(probability, (int, float)) and not math.isnan(probability)
         predictions[i] = {"supported": True, "not_supported": False}.get(label) if usable else None
     return predictions
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter, SpacySentenceSplitter
+from citeline.core.sentences import SentenceSplitter, SpacySentenceSplitter, splitter_name
 from citeline.core.types import Document, Passage
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
@@ -156,7 +156,7 @@ class SentenceWindowChunker:
                              f"1 <= stride <= size (a larger stride would skip sentences)")
 
     def config(self) -> dict[str, Any]:
-        return {"size": self.size, "stride": self.stride, "splitter": _splitter_name(self.splitter)}
+        return {"size": self.size, "stride": self.stride, "splitter": splitter_name(self.splitter)}
 
     def chunk(self, document: Document) -> list[Passage]:
         return self._windows(document, self.splitter.split(document.text))
@@ -180,14 +180,6 @@ class SentenceWindowChunker:
             passages.append(Passage(doc_id=document.id, start=start, end=end, text=document.text[start:end],
                                     metadata={"chunk": number, "title": document.title}))
         return passages
-
-
-def _splitter_name(splitter: SentenceSplitter) -> str:
-    if isinstance(splitter, SpacySentenceSplitter):
-        return f"spacy:{splitter.model}"
-    if isinstance(splitter, RegexSentenceSplitter):
-        return "regex"
-    return type(splitter).__name__
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

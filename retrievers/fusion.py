@@ -65,6 +65,13 @@ class HybridRetriever:
         return fused
 
 
+def bm25s_dense_hybrid(model: str | None = None) -> HybridRetriever:
+    """``--backend hybrid``: bm25s and a dense retriever (``model``), fused."""
+    from citeline.retrievers.registry import make_retriever
+
+    return HybridRetriever([make_retriever("bm25s"), make_retriever("dense", model)])
+
+
 class RerankedRetriever:
     """Re-orders a retriever's top ``depth`` hits by a verifier's P(passage supports the query).
 
@@ -88,7 +95,7 @@ class RerankedRetriever:
         verdicts = iter(self.verifier.verify(pairs) if pairs else [])
         results = []
         for hits in candidates:
-            scored = [(next(verdicts).probability, hit) for hit in hits]
+            scored = [(next(verdicts).ranking_score, hit) for hit in hits]
             scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the first-stage order
             results.append([Hit(passage=hit.passage, score=p, retriever=self.name, rank=r)
                             for r, (p, hit) in enumerate(scored[:k])])

@@ -28,7 +28,7 @@ def test_text_replies_become_verdicts_and_unparseable_ones_are_counted():
     judge = LLMJudgeVerifier(ScriptedLLM(["Attributable", "Contradictory", "I think it is fine"]))
     verdicts = judge.verify(PAIRS * 3)
     assert [v.label for v in verdicts[:2]] == ["supported", "not_supported"]
-    assert math.isnan(verdicts[2].probability) and verdicts[2].verifier.endswith(":unparsed")
+    assert verdicts[2].probability is None and verdicts[2].verifier.endswith(":unparsed")
     assert [(f.index, f.reply) for f in judge.failures] == [(2, "I think it is fine")]
 
 

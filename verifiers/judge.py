@@ -7,8 +7,9 @@ output: small models otherwise wander off the format; a backend that refuses cho
 again without). Where the engine returns token log-probabilities, P(supported) is the share of the
 first token's probability that goes to "attributable" among the three labels; otherwise the
 reply must be exactly one label (case, quotes and a trailing full stop aside). A reply that is
-neither is a counted failure: its verdict carries a NaN probability (the bench counts it wrong)
-and ``failures`` records the pair and the raw reply. It never silently becomes a label.
+neither is a counted failure: its verdict has no probability (``probability=None``: it never
+ranks as a best source, and the bench counts it wrong) and ``failures`` records the pair and the
+raw reply. It never silently becomes a label.
 """
 
 from __future__ import annotations
@@ -105,10 +106,38 @@ class LLMJudgeVerifier:
             label = parse_label(completion.text)
             if label is None:
                 self.failures.append(JudgeFailure(index, completion.text))
-                return Verdict(NOT_SUPPORTED, float("nan"), f"{self.name}:unparsed")
+                return Verdict(NOT_SUPPORTED, None, f"{self.name}:unparsed")
             return Verdict(SUPPORTED if label == "attributable" else NOT_SUPPORTED,
                            1.0 if label == "attributable" else 0.0, self.name)
         return verdict_from_probability(probabilities["attributable"], self.threshold, self.name)
+
+
+def judge(spec: str | None = None) -> LLMJudgeVerifier:
+    """The registry's ``judge:BACKEND[:MODEL]``; an ``openai`` server is found at $OPENAI_BASE_URL."""
+    return LLMJudgeVerifier(_llm("judge", spec))
+
+
+def cascade(spec: str | None = None) -> CascadeVerifier:
+    """The registry's ``cascade:BACKEND[:MODEL]``: the default verifier, then the judge."""
+    from citeline.verifiers.default import load_default_verifier
+
+    return CascadeVerifier(load_default_verifier(), LLMJudgeVerifier(_llm("cascade", spec)))
+
+
+def _llm(kind: str, spec: str | None) -> Any:
+    import os
+
+    from citeline.llm.backends import LLMS, load_llm
+
+    backend, _, model = (spec or "").partition(":")
+    if backend not in LLMS:
+        raise ValueError(f"bad verifier '{kind}:{spec or ''}': write {kind}:BACKEND[:MODEL] with BACKEND one of "
+                         f"{', '.join(LLMS.names())}, e.g. {kind}:local or {kind}:openai:my-model")
+    base_url = os.environ.get("OPENAI_BASE_URL") if LLMS.get(backend).takes("base_url") else None
+    if LLMS.get(backend).takes("base_url") and not base_url:
+        raise ValueError(f"verifier '{kind}:{spec}' needs the server's address: set OPENAI_BASE_URL, "
+                         f"e.g. http://127.0.0.1:8000/v1")
+    return load_llm(backend, model or None, base_url)
 
 
 class CascadeVerifier:

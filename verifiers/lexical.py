@@ -46,3 +46,13 @@ class LexicalVerifier:
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         return [verdict_from_probability(overlap(e, c), self.threshold, self.name) for e, c in pairs]
+
+
+def lexical(threshold: str | None = None) -> LexicalVerifier:
+    """The registry's ``lexical`` and ``lexical@T``."""
+    if threshold is None:
+        return LexicalVerifier()
+    try:
+        return LexicalVerifier(float(threshold))
+    except ValueError:
+        raise ValueError(f"bad verifier 'lexical@{threshold}': write lexical@THRESHOLD, e.g. lexical@0.7") from None

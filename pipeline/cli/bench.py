@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from citeline.pipeline.cli.options import add_verifier
+
 ATTRIBUTIONBENCH_EXAMPLES = """\
 examples:
   citeline bench attributionbench --split dev --verifier default
@@ -37,10 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", choices=["dev", "id-sample"], default="dev",
                         help="dev: 1,198 rows, for tuning and calibration (default); id-sample: the official "
                              "500-row in-distribution test sample, never tuned on")
-    parser.add_argument("--verifier", default="default",
-                        help="'default', 'lexical', 'lexical@T', 'judge:BACKEND[:MODEL]' (an LLM judge: local, vllm, or "
-                             "openai with $OPENAI_BASE_URL), 'cascade:BACKEND[:MODEL]', or a Hugging Face model "
-                             "name or path (MODEL#1 names its 'supported' class where its labels do not)")
+    add_verifier(parser)
     parser.add_argument("--data-dir", type=Path, help="folder with the benchmark's JSONL files")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from citeline.pipeline.cli.options import add_batch, add_splitter, add_verifier, fail, splitter_from_args
+
 CHECK_EXAMPLES = """\
 examples:
   # an answer and two source files ([1] is the first --source)
@@ -60,43 +62,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check every record of a JSONL file; results are saved as they go and can be resumed.",
         epilog=EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("input", type=Path, help="JSONL file, one record per line")
-    evaluate.add_argument("--out", type=Path, required=True, help="folder for results.jsonl and summary.json")
-    runs = evaluate.add_mutually_exclusive_group()
-    runs.add_argument("--resume", action="store_true", help="skip records already saved in --out")
-    runs.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
-    evaluate.add_argument("--limit", type=int, help="check at most this many (new) records")
+    add_batch(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=16, help="records per verifier batch (16)")
-    evaluate.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     evaluate.add_argument("--details", action="store_true", help="also print each record's claim table")
     _common(evaluate)
     evaluate.set_defaults(func=run_eval)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--verifier", default="default",
-                        help="'default' (the shipped model), 'lexical', 'judge:BACKEND[:MODEL]', "
-                             "'cascade:BACKEND[:MODEL]', or a Hugging Face model name or path (MODEL#1 names its "
-                             "'supported' class where its labels do not, e.g. lytang/MiniCheck-RoBERTa-Large#1)")
-    parser.add_argument("--splitter", choices=["spacy", "regex"], default="spacy",
-                        help="sentence splitter: spaCy (default) or a fast dependency-free regex")
+    add_verifier(parser)
+    add_splitter(parser)
     parser.add_argument("--no-source-check", action="store_true",
                         help="skip checking each claim against every source (faster; no support rate)")
 
 
 def _checker(args: argparse.Namespace):
     from citeline.core.claims import ClaimSplitter
-    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.pipeline.check import CitationChecker
     from citeline.verifiers.default import load_verifier
 
-    sentences = RegexSentenceSplitter() if args.splitter == "regex" else SpacySentenceSplitter()
-    return CitationChecker(load_verifier(args.verifier), ClaimSplitter(sentences),
+    return CitationChecker(load_verifier(args.verifier), ClaimSplitter(splitter_from_args(args)),
                            check_every_source=not args.no_source_check)
-
-
-def _fail(message: str) -> int:
-    print(f"citeline: error: {message}", file=sys.stderr)
-    return 2
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -106,10 +92,15 @@ def run_check(args: argparse.Namespace) -> int:
         request = _read_check_request(args)
         checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
     except (OSError, RecordError, ValueError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     from citeline.pipeline.render import report_table
 
-    report = checker.check_many([request])[0]
+    from citeline.core.errors import EnvironmentFailure
+
+    try:
+        report = checker.check_many([request])[0]
+    except EnvironmentFailure as error:  # e.g. spaCy or a model is missing: one line, no traceback
+        return fail(str(error))
     if args.out:
         args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
     print(report.to_json(indent=2) if args.json else report_table(report))
@@ -139,23 +130,26 @@ def _read_check_request(args: argparse.Namespace):
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from citeline.pipeline.batch import EvalRun, RunFolderError
+    from citeline.pipeline.batch import EvalRun, RunFolderError, RunStopped
 
     if not args.input.is_file():
-        return _fail(f"no such input file: {args.input}")
+        return fail(f"no such input file: {args.input}")
     if args.batch_size < 1 or (args.limit is not None and args.limit < 0):
-        return _fail("--batch-size must be at least 1 and --limit at least 0")
+        return fail("--batch-size must be at least 1 and --limit at least 0")
     from citeline.pipeline.render import summary_table
 
     try:
         runner = EvalRun(_checker(args), batch_size=args.batch_size)
     except ValueError as error:  # a bad --verifier spec
-        return _fail(str(error))
+        return fail(str(error))
     try:
         summary = runner.run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
                              limit=args.limit, progress=not args.no_progress)
     except RunFolderError as error:
-        return _fail(str(error))
+        return fail(str(error))
+    except RunStopped as error:
+        return fail(f"{error}\nthe run stopped: finished records are saved in {args.out}; "
+                    f"fix the above and run the same command with --resume")
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished records are saved in {args.out}; "
               f"run the same command with --resume to continue", file=sys.stderr)

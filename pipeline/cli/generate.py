@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
+
+from citeline.pipeline.cli.options import add_llm, add_verifier, fail, llm_from_args
 
 GENERATE_EXAMPLES = """\
 examples:
@@ -36,43 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument("--source", type=Path, action="append", default=[],
                           help="a source text file; repeat in citation order ([1] is the first)")
     generate.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
-    generate.add_argument("--backend", choices=["local", "vllm", "openai"], default="local",
-                          help="local transformers model (default), vLLM in-process, or an HTTP server")
-    generate.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct; "
-                                          "for openai: the server's first model)")
-    generate.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    generate.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
-                          help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
-    generate.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP call (120)")
+    add_llm(generate)
     generate.add_argument("--prompt", default="cited_answer", help="prompt file in prompts/ (cited_answer)")
     generate.add_argument("--max-tokens", type=int, default=300)
     generate.add_argument("--temperature", type=float, default=0.0)
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--verifier", default="default",
-                          help="post-hoc only: 'default', 'lexical', or a model name or path")
+    add_verifier(generate, "post-hoc only: ")
     generate.add_argument("--json", action="store_true", help="print JSON instead of text")
     generate.set_defaults(func=run_generate)
-
-
-def _fail(message: str) -> int:
-    print(f"citeline: error: {message}", file=sys.stderr)
-    return 2
 
 
 def _documents(args: argparse.Namespace):
     from citeline.pipeline.records import documents_from_files
 
     return documents_from_files(args.source, args.sources, ids_from_names=False)
-
-
-def _llm(args: argparse.Namespace):
-    from citeline.llm.backends import load_llm
-
-    if args.backend == "openai":
-        return load_llm("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)
-    if args.base_url:
-        raise ValueError("--base-url is only for --backend openai")
-    return load_llm(args.backend, args.model)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -84,11 +61,11 @@ def run_generate(args: argparse.Namespace) -> int:
         documents = _documents(args)
         if args.answer is not None:
             return _show(_post_hoc(args, documents), args)
-        answerer = CitedAnswerer(_llm(args), prompt=args.prompt, max_tokens=args.max_tokens,
+        answerer = CitedAnswerer(llm_from_args(args), prompt=args.prompt, max_tokens=args.max_tokens,
                                  temperature=args.temperature, seed=args.seed)
         cited = answerer.answer(args.question, documents)
     except (OSError, ValueError, PromptError, LLMError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     return _show(cited, args)
 
 

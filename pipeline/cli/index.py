@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from citeline.pipeline.cli.options import add_splitter, fail, splitter_from_args
+
 INDEX_EXAMPLES = """\
 examples:
   citeline index build docs/ --out runs/idx                       # a folder of .txt/.md files, BM25 (bm25s)
@@ -23,6 +25,8 @@ folder saved with datasets' save_to_disk. Passages are windows of --window sente
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from citeline.retrievers.registry import DEFAULT_RETRIEVER, RETRIEVERS
+
     index = subparsers.add_parser(
         "index", help="build and search a retrieval index over your own documents",
         description="Build a BM25, dense, ColBERT or hybrid index over a corpus, and search it.",
@@ -33,15 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                epilog=INDEX_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     build.add_argument("corpus", type=Path, help=".jsonl file, folder of text files, or saved dataset folder")
     build.add_argument("--out", type=Path, required=True, help="folder to write the index to")
-    build.add_argument("--backend", choices=["bm25", "bm25s", "dense", "colbert", "hybrid"], default="bm25s",
-                       help="bm25 (rank-bm25), bm25s (same ranking, faster; default), dense "
-                            "(sentence-transformers + faiss), colbert (colbert-ai), hybrid (bm25s + dense, RRF)")
-    build.add_argument("--model", help="dense: a sentence-transformers name or path (default all-MiniLM-L6-v2); "
-                                       "colbert: a ColBERT checkpoint (default: built from MiniLM, see README)")
+    build.add_argument("--backend", choices=RETRIEVERS.names(), default=DEFAULT_RETRIEVER,
+                       help=f"retriever: {RETRIEVERS.help()}")
+    build.add_argument("--model", help="the retriever's model, for a backend that takes one (see --backend)")
     build.add_argument("--window", type=int, default=3, help="sentences per passage (3)")
     build.add_argument("--stride", type=int, default=2, help="sentences between passage starts (2)")
-    build.add_argument("--splitter", choices=["spacy", "regex"], default="spacy",
-                       help="sentence splitter: spaCy (default) or a fast dependency-free regex")
+    add_splitter(build)
     build.add_argument("--text-field", default="text", help="JSONL/dataset field holding the text (text)")
     build.add_argument("--id-field", default="id", help="JSONL/dataset field holding the document id (id)")
     build.add_argument("--title-field", default="title", help="JSONL/dataset field holding the title (title)")
@@ -57,8 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("query", nargs="+", help="the query (one or more; '-' reads one query per line from stdin)")
     search.add_argument("-k", type=int, default=10, help="hits per query (10)")
     search.add_argument("--model", help="refuse to search unless the index was built with this model")
-    search.add_argument("--rerank", metavar="VERIFIER",
-                        help="rerank the hits with a verifier ('default', 'lexical', ...)")
+    search.add_argument("--rerank", metavar="VERIFIER", help="rerank the hits with a verifier (a --verifier spec)")
     search.add_argument("--json", action="store_true", help="print one JSON object per hit")
     search.set_defaults(func=run_search)
 
@@ -68,26 +68,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     index.set_defaults(func=lambda args: index.print_help() or 2)
 
 
-def _fail(message: str) -> int:
-    print(f"citeline: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run_build(args: argparse.Namespace) -> int:
-    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
     from citeline.retrievers.corpus import CorpusError, SentenceWindowChunker
     from citeline.retrievers.index import build_index
 
     try:
-        splitter = RegexSentenceSplitter() if args.splitter == "regex" else SpacySentenceSplitter()
-        chunker = SentenceWindowChunker(size=args.window, stride=args.stride, splitter=splitter)
+        chunker = SentenceWindowChunker(size=args.window, stride=args.stride, splitter=splitter_from_args(args))
         budget = None if args.memory_budget_mb is None else args.memory_budget_mb * 2**20
         fields = {"text_field": args.text_field, "id_field": args.id_field, "title_field": args.title_field}
         retriever = build_index(args.corpus, args.out, backend=args.backend, model=args.model, chunker=chunker,
                                 overwrite=args.overwrite, progress=not args.no_progress,
                                 memory_budget=budget, fields=fields)
     except (CorpusError, FileExistsError, ValueError, RuntimeError, OSError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     count = len(_passages_of(retriever))
     print(f"indexed {count:,} passages with {retriever.name} -> {args.out}")
     return 0
@@ -110,7 +103,7 @@ def run_search(args: argparse.Namespace) -> int:
             retriever = RerankedRetriever(retriever, load_verifier(args.rerank))
         results = retriever.search_batch(queries, args.k)
     except (IndexLoadError, ValueError, TypeError, OSError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     for query, hits in zip(queries, results):
         _print_hits(query, hits, args.json)
     return 0
@@ -140,5 +133,5 @@ def run_info(args: argparse.Namespace) -> int:
     try:
         print(json.dumps(read_manifest(args.index), indent=2, ensure_ascii=False))
     except IndexLoadError as error:
-        return _fail(str(error))
+        return fail(str(error))
     return 0

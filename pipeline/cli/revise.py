@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from citeline.pipeline.cli.options import add_batch, add_llm, add_splitter, add_verifier, fail, llm_from_args
 
 EXAMPLES = """\
 examples:
@@ -44,19 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="documents to research in: a folder of text files or a JSONL file {id?, title?, text}")
     parser.add_argument("--out", type=Path, help="batch: folder for results.jsonl and summary.json; "
                                                  "single answer: also write the JSON result to this file")
-    runs = parser.add_mutually_exclusive_group()
-    runs.add_argument("--resume", action="store_true", help="skip records already saved in --out")
-    runs.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
-    parser.add_argument("--limit", type=int, help="revise at most this many (new) records")
-    parser.add_argument("--backend", choices=["local", "vllm", "openai"], default="local",
-                        help="local transformers model (default), vLLM in-process, or an HTTP server")
-    parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct)")
-    parser.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
-                        help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per HTTP call (120)")
-    parser.add_argument("--verifier", default="default",
-                        help="'default' (the shipped model), 'lexical', or a model name or path")
+    add_batch(parser, out_required=False)
+    add_llm(parser)
+    add_verifier(parser, "ranks evidence and scores attribution: ")
     parser.add_argument("--max-edit-ratio", type=float, default=0.5,
                         help="reject an edit changing more than this share of the text (Levenshtein; 0.5)")
     parser.add_argument("--fallback-edit", choices=["none", "evidence"], default="none",
@@ -69,70 +60,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-questions", type=int, default=6, help="questions kept per text (6)")
     parser.add_argument("--hits", type=int, default=3, help="retrieval hits per question (3)")
     parser.add_argument("--report-size", type=int, default=5, help="evidence snippets in the report (5)")
-    parser.add_argument("--splitter", choices=["regex", "spacy"], default="regex",
-                        help="sentence splitter for windows and claims (regex: fast, default)")
+    add_splitter(parser)
     parser.add_argument("--json", action="store_true", help="single answer: print the JSON result")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run_revise)
-
-
-def _fail(message: str) -> int:
-    print(f"citeline: error: {message}", file=sys.stderr)
-    return 2
 
 
 def run_revise(args: argparse.Namespace) -> int:
     if args.input and not args.out:
-        return _fail("--input needs --out, the folder the results are written to")
+        return fail("--input needs --out, the folder the results are written to")
     if (args.resume or args.overwrite or args.limit) and not args.input:
-        return _fail("--resume, --overwrite and --limit apply to a batch (--input)")
+        return fail("--resume, --overwrite and --limit apply to a batch (--input)")
     try:
         reviser = build_reviser(args)
     except (OSError, ValueError, ImportError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     return _run_batch(args, reviser) if args.input else _run_one(args, reviser)
 
 
 def build_reviser(args: argparse.Namespace):
-    from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
+    from citeline.core.sentences import make_splitter
     from citeline.pipeline.rarr import RarrConfig, Reviser
     from citeline.verifiers.default import load_verifier
 
     config = RarrConfig(question_samples=args.question_samples, max_questions=args.max_questions,
                         hits_per_question=args.hits, max_edit_ratio=args.max_edit_ratio,
                         report_size=args.report_size, fallback_edit=args.fallback_edit, gate_mode=args.gate)
-    sentences = SpacySentenceSplitter() if args.splitter == "spacy" else RegexSentenceSplitter()
+    sentences = make_splitter(args.splitter)
     retriever = corpus_retriever(args.corpus, sentences)  # before the model: a bad path fails fast
     return Reviser(load_llm(args), retriever, load_verifier(args.verifier), config, sentences=sentences)
 
 
 def load_llm(args: argparse.Namespace):
     """The generation backend the arguments name (loaded lazily by the backend itself)."""
-    from citeline.llm.backends import load_llm as load
-
-    if args.backend == "openai":
-        return load("openai", args.model, args.base_url, api_key=args.api_key, timeout=args.timeout)
-    return load(args.backend, args.model)
+    return llm_from_args(args)
 
 
 def corpus_retriever(path: Path, sentences):
-    """BM25 over sentence-window passages of the documents at ``path``."""
+    """RARR's search index over the documents at ``path`` (see ``research_index``)."""
     if not path.exists():
         raise OSError(f"--corpus {path} does not exist: pass a folder of text files or a JSONL file")
-    try:
-        from citeline.retrievers.bm25 import BM25sRetriever
-        from citeline.retrievers.corpus import SentenceWindowChunker, collect_passages, read_documents
-    except ImportError:
-        raise ImportError("BM25 retrieval is not available in this install (citeline.retrievers.bm25)") from None
-    chunker = SentenceWindowChunker(size=5, stride=4, splitter=sentences)
-    return BM25sRetriever().index(collect_passages(read_documents(path), chunker))
+    from citeline.pipeline.rarr.corpus import research_index
+    from citeline.retrievers.corpus import read_documents
+
+    return research_index(read_documents(path), sentences)
 
 
 def _run_one(args: argparse.Namespace, reviser) -> int:
     try:
         result = reviser.revise(args.text)
     except ValueError as error:
-        return _fail(str(error))
+        return fail(str(error))
     if args.out:
         args.out.write_text(result.to_json(indent=2) + "\n", encoding="utf-8")
     print(result.to_json(indent=2) if args.json else describe(result))
@@ -163,16 +140,16 @@ def _question_source(result) -> str:
 
 
 def _run_batch(args: argparse.Namespace, reviser) -> int:
-    from citeline.pipeline.batch import RunFolderError
     from citeline.pipeline.rarr.batch import ReviseRun
+    from citeline.pipeline.runs import RunFolderError, RunStopped
 
     if not args.input.is_file():
-        return _fail(f"--input {args.input} is not a file")
+        return fail(f"--input {args.input} is not a file")
     try:
         summary = ReviseRun(reviser).run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
                                          limit=args.limit, progress=not args.no_progress)
-    except RunFolderError as error:
-        return _fail(str(error))
+    except (RunFolderError, RunStopped) as error:
+        return fail(str(error))
     print(json.dumps({k: v for k, v in vars(summary).items() if k != "problems"}, indent=2))
     print(f"edit rate {summary.edit_rate:.2f}")
     for problem in summary.problems:

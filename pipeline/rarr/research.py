@@ -102,7 +102,7 @@ class VerifierRanker:
     def rank(self, query: str, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        return [v.probability for v in self.verifier.verify([(t, query) for t in texts])]
+        return [v.ranking_score for v in self.verifier.verify([(t, query) for t in texts])]
 
 
 def sentence_windows(passage: Passage, sentences: SentenceSplitter, size: int, stride: int) -> list[Passage]:
