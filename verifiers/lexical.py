@@ -1,7 +1,8 @@
 """A lexical baseline verifier: the share of the claim's content words found in the evidence.
 
-Crude but strong on AttributionBench (about 68 ID-Avg macro-F1, above fine-tuned
-roberta-large-mnli), instant, and dependency-free, which makes it the fallback default.
+Crude but not weak on AttributionBench (65.4 ID-Avg macro-F1 on the 500-row ID sample at the
+tuned threshold, above fine-tuned roberta-large-mnli's 64.1; see the README), instant, and
+dependency-free, which makes it the fallback default.
 """
 
 from __future__ import annotations
