@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from citeline.pipeline.cli.options import add_verifier
+from citeline.pipeline.cli.options import add_command, add_verifier
 
 ATTRIBUTIONBENCH_EXAMPLES = """\
 examples:
@@ -25,17 +25,16 @@ hub (osunlp/AttributionBench, dev only).
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    bench = subparsers.add_parser(
-        "bench", help="score a verifier on a public benchmark",
+    bench = add_command(
+        subparsers, "bench", help="score a verifier on a public benchmark",
         description="Score a verifier on a public attribution benchmark.",
         epilog="examples:\n  citeline bench attributionbench --split dev --verifier default\n"
-               "  citeline bench attributionbench --help",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+               "  citeline bench attributionbench --help")
     benchmarks = bench.add_subparsers(dest="benchmark", metavar="<benchmark>", required=True)
-    parser = benchmarks.add_parser(
-        "attributionbench", help="AttributionBench macro-F1 per dataset and ID-Avg",
+    parser = add_command(
+        benchmarks, "attributionbench", help="AttributionBench macro-F1 per dataset and ID-Avg",
         description="Score a verifier on AttributionBench (Li et al., 2024).",
-        epilog=ATTRIBUTIONBENCH_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=ATTRIBUTIONBENCH_EXAMPLES)
     parser.add_argument("--split", choices=["dev", "id-sample"], default="dev",
                         help="dev: 1,198 rows, for tuning and calibration (default); id-sample: the official "
                              "500-row in-distribution test sample, never tuned on")

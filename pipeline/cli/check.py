@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from citeline.pipeline.cli.options import add_batch, add_splitter, add_verifier, fail, splitter_from_args
+from citeline.pipeline.cli.options import (add_batch, add_command, add_sources, add_splitter, add_verifier, fail,
+                                           splitter_from_args)
 
 CHECK_EXAMPLES = """\
 examples:
@@ -40,27 +41,25 @@ be checked (its line number and reason are printed) or cites a missing source; 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    check = subparsers.add_parser(
-        "check", help="check one answer's citations against its sources",
+    check = add_command(
+        subparsers, "check", help="check one answer's citations against its sources",
         description="Split an answer into claims and check whether each claim's citations support it.",
-        epilog=CHECK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=CHECK_EXAMPLES)
     given = check.add_mutually_exclusive_group(required=True)
     given.add_argument("--answer", help="the answer text, with inline citations like [1]")
     given.add_argument("--answer-file", type=Path, help="a file holding the answer ('-' reads stdin)")
     given.add_argument("--record", type=Path, help="a JSON file {question, answer, sources}")
-    check.add_argument("--source", type=Path, action="append", default=[],
-                       help="a source text file; repeat in citation order")
-    check.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
+    add_sources(check)
     check.add_argument("--question", default="", help="the question the answer replies to")
     check.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     check.add_argument("--out", type=Path, help="also write the JSON report to this file")
     _common(check)
     check.set_defaults(func=run_check)
 
-    evaluate = subparsers.add_parser(
-        "eval", help="batch-check a JSONL file of answers and print an aggregate report",
+    evaluate = add_command(
+        subparsers, "eval", help="batch-check a JSONL file of answers and print an aggregate report",
         description="Check every record of a JSONL file; results are saved as they go and can be resumed.",
-        epilog=EVAL_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EVAL_EXAMPLES)
     evaluate.add_argument("input", type=Path, help="JSONL file, one record per line")
     add_batch(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=16, help="records per verifier batch (16)")

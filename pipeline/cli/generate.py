@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from citeline.pipeline.cli.options import add_llm, add_verifier, fail, llm_from_args
+from citeline.pipeline.cli.options import add_command, add_llm, add_sources, add_verifier, fail, llm_from_args
 
 GENERATE_EXAMPLES = """\
 examples:
@@ -26,16 +26,14 @@ at no source, or the answer is empty; 2 bad input or the engine failed (the reas
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    generate = subparsers.add_parser(
-        "generate", help="answer a question from sources, with inline [n] citations",
+    generate = add_command(
+        subparsers, "generate", help="answer a question from sources, with inline [n] citations",
         description="Generate an answer citing the given sources as [1], [2], ... and flag bad citations.",
-        epilog=GENERATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=GENERATE_EXAMPLES)
     task = generate.add_mutually_exclusive_group(required=True)
     task.add_argument("--question", help="the question to answer")
     task.add_argument("--answer", help="post-hoc: an answer without citations to attach citations to")
-    generate.add_argument("--source", type=Path, action="append", default=[],
-                          help="a source text file; repeat in citation order ([1] is the first)")
-    generate.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
+    add_sources(generate)
     add_llm(generate)
     generate.add_argument("--prompt", default="cited_answer", help="prompt file in prompts/ (cited_answer)")
     generate.add_argument("--max-tokens", type=int, default=300)

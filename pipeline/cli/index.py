@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from citeline.pipeline.cli.options import add_splitter, fail, splitter_from_args
+from citeline.pipeline.cli.options import add_command, add_splitter, fail, splitter_from_args
 
 INDEX_EXAMPLES = """\
 examples:
@@ -27,14 +27,13 @@ folder saved with datasets' save_to_disk. Passages are windows of --window sente
 def register(subparsers: argparse._SubParsersAction) -> None:
     from citeline.retrievers.registry import DEFAULT_RETRIEVER, RETRIEVERS
 
-    index = subparsers.add_parser(
-        "index", help="build and search a retrieval index over your own documents",
+    index = add_command(
+        subparsers, "index", help="build and search a retrieval index over your own documents",
         description="Build a BM25, dense, ColBERT or hybrid index over a corpus, and search it.",
-        epilog=INDEX_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=INDEX_EXAMPLES)
     actions = index.add_subparsers(dest="index_command", metavar="<action>")
 
-    build = actions.add_parser("build", help="chunk a corpus and build an index folder",
-                               epilog=INDEX_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    build = add_command(actions, "build", help="chunk a corpus and build an index folder", epilog=INDEX_EXAMPLES)
     build.add_argument("corpus", type=Path, help=".jsonl file, folder of text files, or saved dataset folder")
     build.add_argument("--out", type=Path, required=True, help="folder to write the index to")
     build.add_argument("--backend", choices=RETRIEVERS.names(), default=DEFAULT_RETRIEVER,
@@ -52,8 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--no-progress", action="store_true", help="hide progress bars")
     build.set_defaults(func=run_build)
 
-    search = actions.add_parser("search", help="search an index folder",
-                                epilog=INDEX_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    search = add_command(actions, "search", help="search an index folder", epilog=INDEX_EXAMPLES)
     search.add_argument("index", type=Path, help="an index folder made by `citeline index build`")
     search.add_argument("query", nargs="+", help="the query (one or more; '-' reads one query per line from stdin)")
     search.add_argument("-k", type=int, default=10, help="hits per query (10)")
@@ -62,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--json", action="store_true", help="print one JSON object per hit")
     search.set_defaults(func=run_search)
 
-    info = actions.add_parser("info", help="print an index's manifest")
+    info = add_command(actions, "info", help="print an index's manifest")
     info.add_argument("index", type=Path)
     info.set_defaults(func=run_info)
     index.set_defaults(func=lambda args: index.print_help() or 2)

@@ -21,6 +21,18 @@ def fail(message: str) -> int:
     return 2
 
 
+def add_command(subparsers: argparse._SubParsersAction, name: str, **settings: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help keeps its examples' layout (``epilog``)."""
+    return subparsers.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings)
+
+
+def add_sources(parser: argparse.ArgumentParser) -> None:
+    """--source (repeatable, in citation order) and --sources (one JSON list)."""
+    parser.add_argument("--source", type=Path, action="append", default=[],
+                        help="a source text file; repeat in citation order ([1] is the first)")
+    parser.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
+
+
 def add_verifier(parser: argparse.ArgumentParser, purpose: str = "") -> None:
     from citeline.verifiers.default import verifier_help
 

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from citeline.pipeline.cli.options import add_batch, add_llm, add_splitter, add_verifier, fail, llm_from_args
+from citeline.pipeline.cli.options import (add_batch, add_command, add_llm, add_splitter, add_verifier, fail,
+                                           llm_from_args)
 
 EXAMPLES = """\
 examples:
@@ -32,12 +33,12 @@ printed); 2 bad arguments or an unreadable corpus.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "revise", help="RARR: research an answer's claims and minimally edit what evidence contradicts",
+    parser = add_command(
+        subparsers, "revise", help="RARR: research an answer's claims and minimally edit what evidence contradicts",
         description="Research-and-revise (RARR, Gao et al. 2023): generate verification questions, "
                     "retrieve evidence, edit only what the evidence contradicts, and report the "
                     "evidence that attributes the result.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     given = parser.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", help="one answer to revise")
     given.add_argument("--input", type=Path, help="a JSONL file of records to revise")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from citeline.pipeline.cli.options import add_command
+
 EXAMPLES = """\
 examples:
   # rebuild citeline's shipped verifier (about 2 minutes: a calibrator over the stock MiniLM
@@ -29,11 +31,11 @@ out-of-fold and leave one dataset out); then
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train-verifier", help="train and calibrate a verifier from a config",
+    parser = add_command(
+        subparsers, "train-verifier", help="train and calibrate a verifier from a config",
         description="Train an (evidence, claim) -> P(supported) verifier: a calibrator over embedding and "
                     "lexical signals, optionally with a fine-tuned cross-encoder or a tuned embedding model.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES)
     parser.add_argument("--config", help="JSON training config (default: the built-in defaults)")
     parser.add_argument("--output-dir", help="where the model and log go (overrides the config)")
     parser.add_argument("--calibrate-only", action="store_true",
