@@ -7,15 +7,15 @@ no source is flagged, never dropped. An empty reply is retried once with samplin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from citeline.core.generation import LLM, GenerationRequest, Message
+from citeline.core.generation import LLM, GenerationRequest
 from citeline.core.types import Answer, Claim, Document
+from citeline.prompts import Prompt, load_prompt
+from citeline.prompts.answers import parse_text
 
 RETRY_TEMPERATURE = 0.7
-_LEAD = re.compile(r"^\s*(?:answer\s*:)\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ def format_documents(documents: Sequence[Document]) -> str:
 
 
 def clean_reply(text: str) -> str:
-    return _LEAD.sub("", text.strip(), count=1).strip()
+    """The answer without a leading "Answer:" (the cited_answer prompt's parser)."""
+    return parse_text(text)
 
 
 def problems_of(claims: Sequence[Claim], documents: Sequence[Document]) -> list[str]:
@@ -69,6 +70,13 @@ class CitedAnswerer:
         self.temperature = temperature
         self.seed = seed
         self._claims = claims
+        self._prompt: Prompt | None = None
+
+    @property
+    def prompt(self) -> Prompt:
+        if self._prompt is None:
+            self._prompt = load_prompt(self.prompt_name)
+        return self._prompt
 
     def _splitter(self):
         if self._claims is None:
@@ -80,15 +88,8 @@ class CitedAnswerer:
 
     def _request(self, question: str, documents: Sequence[Document], temperature: float,
                  seed: int | None) -> GenerationRequest:
-        from citeline.prompts import load_prompt
-
-        turns = load_prompt(self.prompt_name).render(question=question,
-                                                     documents=format_documents(documents))
-        if all(role == "" for role, _ in turns):
-            return GenerationRequest(prompt="\n\n".join(t for _, t in turns), max_tokens=self.max_tokens,
-                                     temperature=temperature, seed=seed)
-        return GenerationRequest(messages=tuple(Message(r, t) for r, t in turns),
-                                 max_tokens=self.max_tokens, temperature=temperature, seed=seed)
+        return self.prompt.request(max_tokens=self.max_tokens, temperature=temperature, seed=seed,
+                                   question=question, documents=format_documents(documents))
 
     def answer(self, question: str, documents: Sequence[Document]) -> CitedAnswer:
         return self.answer_many([(question, documents)])[0]
@@ -99,13 +100,13 @@ class CitedAnswerer:
                 raise ValueError(f"question {question!r} has no sources: cited generation needs at least one")
         requests = [self._request(q, d, self.temperature, self.seed) for q, d in items]
         results = self.llm.generate(requests)
-        texts = [clean_reply(r.completions[0].text) for r in results]
+        texts = [self.prompt.parse(r.completions[0].text) for r in results]
         empty = [i for i, text in enumerate(texts) if not text]
         if empty:  # one re-sample, in one batch, for the replies that came back empty
             seed = (self.seed or 0) + 1
             again = self.llm.generate([self._request(*items[i], RETRY_TEMPERATURE, seed) for i in empty])
             for i, result in zip(empty, again):
-                texts[i], results[i] = clean_reply(result.completions[0].text), result
+                texts[i], results[i] = self.prompt.parse(result.completions[0].text), result
         splits = self._splitter().split_many([(t, [d.id for d in docs]) for t, (_, docs) in zip(texts, items)])
         return [self._cited(text, question, tuple(docs), tuple(claims), result.engine, result.model)
                 for text, (question, docs), claims, result in zip(texts, items, splits, results)]

@@ -15,15 +15,17 @@ raw reply. It never silently becomes a label.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from citeline.core.protocols import warm_up
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.prompts import load_prompt
+from citeline.prompts.answers import parse_label as parse_choice
 from citeline.verifiers.base import Pair, Verifier, verdict_from_probability
 
-LABELS = ("attributable", "extrapolatory", "contradictory")
-_PUNCTUATION = re.compile(r"^[\s\"'*`]+|[\s\"'*`.!]+$")
+PROMPT = "attribution_judge"
+LABELS = tuple(choice.lower() for choice in load_prompt(PROMPT).choices)  # attributable, extrapolatory, ...
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,8 @@ class JudgeFailure:
 
 
 def parse_label(text: str) -> str | None:
-    """The label a reply states, or None: the whole reply must be one label."""
-    word = _PUNCTUATION.sub("", text).lower()
-    if word.startswith("answer:"):
-        word = word.split(":", 1)[1].strip()
-    return word if word in LABELS else None
+    """The label a reply states, or None: the whole reply must be one label (the prompt's parser)."""
+    return parse_choice(text, LABELS)
 
 
 def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
@@ -58,7 +57,7 @@ def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
 class LLMJudgeVerifier:
     """Asks an LLM (any ``citeline.llm`` engine) whether the evidence supports the claim."""
 
-    def __init__(self, llm: Any, prompt: str = "attribution_judge", threshold: float = 0.5,
+    def __init__(self, llm: Any, prompt: str = PROMPT, threshold: float = 0.5,
                  max_evidence_chars: int = 12000, logprobs: int = 10, constrained: bool = True,
                  name: str | None = None) -> None:
         self.llm = llm
@@ -70,6 +69,9 @@ class LLMJudgeVerifier:
         self.name = name or f"judge:{getattr(llm, 'name', 'llm')}"
         self.failures: list[JudgeFailure] = []
         self._prompt: Any = None
+
+    def warm_up(self) -> None:
+        warm_up(self.llm)
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         if not pairs:
@@ -85,17 +87,15 @@ class LLMJudgeVerifier:
             results = self.llm.generate([self._request(e, c) for e, c in pairs])
         return [self._verdict(i, result.completions[0]) for i, result in enumerate(results)]
 
-    def _request(self, evidence: str, claim: str) -> Any:
-        from citeline.core.generation import GenerationRequest, Message, StructuredOutput
-
+    @property
+    def prompt(self) -> Any:
         if self._prompt is None:
-            from citeline.prompts import load_prompt
-
             self._prompt = load_prompt(self.prompt_name)
-        rendered = self._prompt.render(evidence=evidence[: self.max_evidence_chars], claim=claim)
-        choice = StructuredOutput(choice=tuple(label.capitalize() for label in LABELS)) if self.constrained else None
-        return GenerationRequest(messages=tuple(Message(role or "user", text) for role, text in rendered),
-                                 max_tokens=8, temperature=0.0, logprobs=self.logprobs, structured=choice)
+        return self._prompt
+
+    def _request(self, evidence: str, claim: str) -> Any:
+        return self.prompt.request(max_tokens=8, temperature=0.0, logprobs=self.logprobs, constrained=self.constrained,
+                                   evidence=evidence[: self.max_evidence_chars], claim=claim)
 
     def _verdict(self, index: int, completion: Any) -> Verdict:
         probabilities = None
@@ -103,7 +103,7 @@ class LLMJudgeVerifier:
             first = completion.logprobs[0]
             probabilities = label_probabilities({first.token: first.logprob, **first.top})
         if probabilities is None:
-            label = parse_label(completion.text)
+            label = self.prompt.parse(completion.text)
             if label is None:
                 self.failures.append(JudgeFailure(index, completion.text))
                 return Verdict(NOT_SUPPORTED, None, f"{self.name}:unparsed")
@@ -149,6 +149,10 @@ class CascadeVerifier:
         self.small, self.judge, self.low, self.high = small, judge, low, high
         self.name = f"cascade({small.name},{judge.name})"
         self.judged = 0  # pairs sent to the judge so far
+
+    def warm_up(self) -> None:
+        warm_up(self.small)
+        warm_up(self.judge)
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         verdicts = list(self.small.verify(pairs))

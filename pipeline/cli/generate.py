@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from citeline.pipeline.cli.options import add_command, add_llm, add_sources, add_verifier, fail, llm_from_args
 

@@ -19,8 +19,6 @@ from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.results import EvidenceSnippet, Question, RarrConfig, RarrCounters
 from citeline.prompts import load_prompt
 
-_QUERY_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*(?P<prefix>I googled\s*:)?\s*(?P<query>.*?)\s*$", re.I)
-_PROMPT_LEAK = re.compile(r"\b(you said|i checked|i found this article)\s*:", re.I)
 ECHO_SIMILARITY = 0.85  # a non-question this close to a sentence of the text is an echo
 _QUESTION_WORDS = frozenset("""who whom whose what when where which why how is are was were do does did
     can could has have had will would should may might""".split())
@@ -28,20 +26,6 @@ _QUESTION_WORDS = frozenset("""who whom whose what when where which why how is a
 
 def _normalise(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def parse_questions(reply: str) -> list[str]:
-    """Queries in a reply: lines starting "I googled:", or bare lines that end with "?"."""
-    queries = []
-    for line in reply.splitlines():
-        match = _QUERY_LINE.match(line)  # always matches: every part of the pattern is optional
-        query = match.group("query").strip('"').strip()
-        if not query or _PROMPT_LEAK.search(query):
-            continue
-        asked = match.group("prefix") or query.endswith("?")
-        if asked and 2 <= len(query.split()) <= 40:
-            queries.append(query)
-    return queries
 
 
 def is_echo(query: str, sentences: Sequence[str]) -> bool:
@@ -73,7 +57,7 @@ class QuestionGenerator:
         claims = [text[s:e] for s, e in self.sentences.split(text)] or [text.strip()]
         found: dict[str, Question] = {}
         for reply in replies:
-            queries = parse_questions(reply)
+            queries = self.prompt.parse(reply)
             if not queries:
                 counters.question_parse_failures += 1
             for query in queries:

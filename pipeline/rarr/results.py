@@ -21,8 +21,6 @@ EditStatus = Literal[
 ]
 FALLBACK_EDITS = ("none", "evidence")
 GATE_MODES = ("reasoning", "choice")
-GATE_CHOICES = ("Therefore: This agrees with what you said.", "Therefore: This disagrees with what you said.",
-                "Therefore: This is irrelevant to what you said.")
 
 
 @dataclass(frozen=True)
