@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from citeline.core.errors import EnvironmentFailure
+
 
 @dataclass(frozen=True)
 class Message:
@@ -76,6 +78,11 @@ class LLMError(RuntimeError):
 
 class StructuredOutputError(LLMError):
     """The engine could not (or did not) produce output matching the requested constraint."""
+
+
+class EngineUnavailable(LLMError, EnvironmentFailure):
+    """The engine cannot run here at all (not installed, no model, server unreachable): a batch
+    run stops on it rather than failing every record."""
 
 
 class UnsupportedRequest(LLMError):

@@ -1,6 +1,7 @@
 from citeline.core.generation import (
     LLM,
     Completion,
+    EngineUnavailable,
     GenerationRequest,
     GenerationResult,
     LLMError,
@@ -18,6 +19,6 @@ from citeline.llm.openai_http import OpenAICompatibleLLM  # noqa: E402
 from citeline.llm.scripted import ScriptedLLM
 from citeline.llm.vllm_offline import VLLMOffline  # noqa: E402
 
-__all__ = ["BACKENDS", "LLM", "LLMS", "Completion", "GenerationRequest", "GenerationResult", "LLMError",
-           "Message", "OpenAICompatibleLLM", "ScriptedLLM", "StructuredOutput", "StructuredOutputError",
+__all__ = ["BACKENDS", "LLM", "LLMS", "Completion", "EngineUnavailable", "GenerationRequest", "GenerationResult",
+           "LLMError", "Message", "OpenAICompatibleLLM", "ScriptedLLM", "StructuredOutput", "StructuredOutputError",
            "TokenLogprob", "TransformersLLM", "UnsupportedRequest", "VLLMOffline", "load_llm"]

@@ -45,6 +45,9 @@ class TransformersLLM:
     def model_name(self) -> str:
         return Path(self.model_path).name if self.model_path else "SmolLM2-135M-Instruct"
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self) -> None:
         if self._model is not None:
             return

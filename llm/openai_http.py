@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from citeline.core.generation import (
     Completion,
+    EngineUnavailable,
     GenerationRequest,
     GenerationResult,
     LLMError,
@@ -73,18 +74,19 @@ class OpenAICompatibleLLM:
         import httpx
 
         url = f"{self.base_url}{path}"
-        reason = ""
+        reason, unreachable = "", False
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 response = self._http().request(method, url, json=body)
             except httpx.TimeoutException:
-                reason = f"no answer within {self.timeout:g} s (raise timeout= for slow servers)"
+                reason, unreachable = f"no answer within {self.timeout:g} s (raise timeout= for slow servers)", False
                 continue
             except httpx.TransportError as error:
-                reason = f"cannot connect ({type(error).__name__}: {error}); is the server running?"
+                reason, unreachable = f"cannot connect ({type(error).__name__}: {error}); is the server running?", True
                 continue
+            unreachable = False
             if response.status_code in RETRY_STATUS:
                 reason = f"HTTP {response.status_code}: {response.text[:200]}"
                 continue
@@ -92,7 +94,8 @@ class OpenAICompatibleLLM:
                 raise LLMError(f"{url} refused the request: HTTP {response.status_code}: "
                                f"{response.text[:300]}")
             return _json_object(response.text, url)
-        raise LLMError(f"{url} failed after {self.max_retries + 1} tries: {reason}")
+        failure = EngineUnavailable if unreachable else LLMError
+        raise failure(f"{url} failed after {self.max_retries + 1} tries: {reason}")
 
     def _model_name(self) -> str:
         if self.model is None:

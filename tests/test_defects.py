@@ -220,3 +220,26 @@ def test_base_url_with_an_in_process_backend_is_refused_everywhere(tmp_path, cap
                     "--verifier", "lexical", "--base-url", "http://127.0.0.1:9/v1"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 3 and all("takes no base URL" in line for line in errors)
+
+
+def test_an_unreachable_server_stops_a_revise_run_instead_of_failing_every_record(tmp_path):
+    import pytest
+
+    from citeline.core.errors import EnvironmentFailure
+    from citeline.llm.openai_http import OpenAICompatibleLLM
+    from citeline.pipeline.rarr import RarrConfig, Reviser
+    from citeline.pipeline.rarr.batch import ReviseRun
+    from citeline.pipeline.runs import RunStopped
+    from citeline.verifiers.lexical import LexicalVerifier
+    from tests.rarr_fakes import MemoryRetriever
+
+    pytest.importorskip("httpx")
+    llm = OpenAICompatibleLLM("http://127.0.0.1:9/v1", model="m", max_retries=0, timeout=2)
+    reviser = Reviser(llm, MemoryRetriever([Document("d", "Alpha beta.")]), LexicalVerifier(), RarrConfig(),
+                      sentences=RegexSentenceSplitter())
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "Alpha beta."}\n{"text": "Gamma delta."}\n')
+    with pytest.raises(RunStopped, match="cannot connect") as stopped:
+        ReviseRun(reviser).run(source, tmp_path / "out", progress=False)
+    assert isinstance(stopped.value.__cause__, EnvironmentFailure)
+    assert (tmp_path / "out" / "results.jsonl").read_text() == ""
