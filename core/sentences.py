@@ -23,6 +23,18 @@ class SentenceSplitter(Protocol):
     def split_many(self, texts: Sequence[str]) -> list[list[Span]]: ...
 
 
+def window_spans(sentences: Sequence[Span], size: int, stride: int) -> list[Span]:
+    """Character spans of windows of ``size`` consecutive sentences starting every ``stride``
+    sentences; one more window, ending at the last sentence, covers a tail the stride skips."""
+    if not sentences:
+        return []
+    last_start = max(len(sentences) - size, 0)
+    starts = list(range(0, last_start + 1, stride))
+    if starts[-1] < last_start:
+        starts.append(last_start)
+    return [(sentences[first][0], sentences[min(first + size, len(sentences)) - 1][1]) for first in starts]
+
+
 def _lines(text: str) -> Iterator[Span]:
     """Non-blank lines of ``text``, trimmed."""
     for match in re.finditer(r"[^\n]+", text):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from citeline.core.sentences import SentenceSplitter, SpacySentenceSplitter, splitter_name
+from citeline.core.sentences import SentenceSplitter, SpacySentenceSplitter, splitter_name, window_spans
 from citeline.core.types import Document, Passage
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
@@ -167,19 +167,9 @@ class SentenceWindowChunker:
                 yield from self._windows(document, spans)
 
     def _windows(self, document: Document, spans: list[tuple[int, int]]) -> list[Passage]:
-        if not spans:
-            return []
-        passages = []
-        last_start = max(len(spans) - self.size, 0)
-        starts = list(range(0, last_start + 1, self.stride))
-        if starts and starts[-1] < last_start:  # make sure the tail sentences are covered
-            starts.append(last_start)
-        for number, first in enumerate(starts):
-            window = spans[first:first + self.size]
-            start, end = window[0][0], window[-1][1]
-            passages.append(Passage(doc_id=document.id, start=start, end=end, text=document.text[start:end],
-                                    metadata={"chunk": number, "title": document.title}))
-        return passages
+        return [Passage(doc_id=document.id, start=start, end=end, text=document.text[start:end],
+                        metadata={"chunk": number, "title": document.title})
+                for number, (start, end) in enumerate(window_spans(spans, self.size, self.stride))]
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -13,7 +13,7 @@ from typing import Protocol, Sequence
 
 from citeline.core.generation import LLM
 from citeline.core.protocols import Retriever, Verifier
-from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter, window_spans
 from citeline.core.types import Hit, Passage
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.results import EvidenceSnippet, Question, RarrConfig, RarrCounters
@@ -91,19 +91,9 @@ class VerifierRanker:
 
 def sentence_windows(passage: Passage, sentences: SentenceSplitter, size: int, stride: int) -> list[Passage]:
     """Windows of ``size`` consecutive sentences, ``stride`` apart, as exact sub-spans of ``passage``."""
-    spans = sentences.split(passage.text)
-    if not spans:
-        return []
-    windows, last_start = [], max(len(spans) - size, 0)
-    for first in range(0, last_start + 1, stride):
-        start, end = spans[first][0], spans[min(first + size, len(spans)) - 1][1]
-        windows.append(Passage(passage.doc_id, passage.start + start, passage.start + end,
-                               passage.text[start:end], dict(passage.metadata)))
-    if (last_start % stride) and windows[-1].end != passage.start + spans[-1][1]:
-        start, end = spans[last_start][0], spans[-1][1]  # make sure the tail is covered
-        windows.append(Passage(passage.doc_id, passage.start + start, passage.start + end,
-                               passage.text[start:end], dict(passage.metadata)))
-    return windows
+    return [Passage(passage.doc_id, passage.start + start, passage.start + end, passage.text[start:end],
+                    dict(passage.metadata))
+            for start, end in window_spans(sentences.split(passage.text), size, stride)]
 
 
 class EvidenceFinder:
