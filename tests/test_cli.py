@@ -197,3 +197,8 @@ def test_a_bad_verifier_spec_is_a_clean_error_that_names_the_choices(command, tm
             else ["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(tmp_path / "o"), "--no-progress"])
     assert main([*args, "--splitter", "regex", "--verifier", "judge:gpt"]) == 2
     assert "judge:BACKEND[:MODEL]" in capsys.readouterr().err
+
+
+def test_the_cli_runs_as_a_module_as_make_bench_starts_it():
+    done = subprocess.run([sys.executable, "-m", "citeline.pipeline.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: citeline")
