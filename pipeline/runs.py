@@ -33,7 +33,9 @@ RESULTS = "results.jsonl"
 RUN = "run.json"
 SUMMARY = "summary.json"
 # Failures of the machine rather than of a record: stop the run rather than blame every record.
-ENVIRONMENT_FAILURES = (EnvironmentFailure, ImportError, MemoryError)
+# (Records are parsed before processing, so an OSError while processing is a model or a file that
+# cannot be read, such as a verifier's missing weights.)
+ENVIRONMENT_FAILURES = (EnvironmentFailure, ImportError, MemoryError, OSError)
 
 
 class RunFolderError(RuntimeError):

