@@ -13,6 +13,7 @@ from citeline.core.types import (
     Document,
     Evidence,
     Hit,
+    JsonRecord,
     Passage,
     Report,
     SpanError,
@@ -20,4 +21,4 @@ from citeline.core.types import (
 )
 
 __all__ = ["NOT_SUPPORTED", "SUPPORTED", "Answer", "CitationCheck", "CitationMarker", "Claim", "ClaimResult",
-           "Document", "Evidence", "Hit", "Passage", "Report", "SpanError", "Verdict"]
+           "Document", "Evidence", "Hit", "JsonRecord", "Passage", "Report", "SpanError", "Verdict"]

@@ -177,8 +177,27 @@ class ClaimResult:
     problems: tuple[str, ...] = ()  # human-readable findings, e.g. "cites [7]: no such source"
 
 
+class JsonRecord:
+    """``to_dict``/``to_json`` and back for a record made of this module's types. The JSON is
+    strict: a NaN or an infinity is refused rather than written, since it is not JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        return from_dict(cls, data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Any:
+        return cls.from_dict(json.loads(text))
+
+
 @dataclass(frozen=True)
-class Report:
+class Report(JsonRecord):
     """Everything citeline found about one answer. Round-trips through JSON."""
 
     answer: Answer
@@ -188,20 +207,6 @@ class Report:
     verifier: str
     id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Report:
-        return from_dict(cls, data)
-
-    @classmethod
-    def from_json(cls, text: str) -> Report:
-        return cls.from_dict(json.loads(text))
 
 
 def to_dict(record: Any) -> Any:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from citeline.core.types import Passage, from_dict, to_dict
+from citeline.core.types import JsonRecord, Passage
 
 QuestionSource = Literal["model", "claim"]  # "claim": the model gave no usable question
 GateLabel = Literal["agrees", "disagrees", "irrelevant", "unparsed"]
@@ -123,7 +122,7 @@ class RarrMetrics:
 
 
 @dataclass(frozen=True)
-class RevisionResult:
+class RevisionResult(JsonRecord):
     """One revised text. ``original`` is never modified; ``revised`` equals it when nothing changed."""
 
     original: str
@@ -144,12 +143,3 @@ class RevisionResult:
     def changed(self) -> bool:
         return self.revised != self.original
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RevisionResult:
-        return from_dict(cls, data)
