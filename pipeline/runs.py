@@ -80,9 +80,9 @@ def run_job(job: Job, input_path: Path, out: Path, resume: bool = False, overwri
     done = prepare_run_folder(out, input_path, resume, overwrite, manifest(job, input_path))
     todo = [(n, raw) for n, raw in read_input(input_path) if n not in done]
     todo = todo[:limit] if limit is not None else todo
+    started = time.perf_counter()  # loading models counts, as it always has in the run's speed
     if todo:  # a finished run resumed only re-summarises: no model to load
         _warm_up(job)
-    started = time.perf_counter()
     with (out / RESULTS).open("a", encoding="utf-8") as sink, _progress(len(todo), progress) as bar:
         for first in range(0, len(todo), job.batch_size):
             batch = todo[first:first + job.batch_size]
