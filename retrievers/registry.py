@@ -10,7 +10,7 @@ from citeline.core.registry import Registry
 
 RETRIEVERS = Registry("retriever")
 RETRIEVERS.add("bm25", "citeline.retrievers.bm25:RankBM25Retriever", "rank-bm25, the reference implementation")
-RETRIEVERS.add("bm25s", "citeline.retrievers.bm25:BM25sRetriever", "bm25s: the same ranking, much faster (default)")
+RETRIEVERS.add("bm25s", "citeline.retrievers.bm25:BM25sRetriever", "the bm25s engine: the same ranking, much faster (default)")
 RETRIEVERS.add("dense", "citeline.retrievers.dense:DenseRetriever",
                "sentence-transformers + faiss (--model: a name or path; default all-MiniLM-L6-v2)", options=("model",))
 RETRIEVERS.add("colbert", "citeline.retrievers.colbert:ColBERTRetriever",
