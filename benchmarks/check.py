@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -20,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = Path(os.environ.get("CITELINE_DATA", REPO.parent / "shared" / "data"))
+from citeline.core.paths import data_dir
+
+DEFAULT_DATA = data_dir()
 MARKER = re.compile(r"\s*\[\d+\]")
 
 CONFIGS = {  # name -> extra arguments of `citeline eval`

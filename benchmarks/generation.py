@@ -23,7 +23,7 @@ TOPICS = ["the Eiffel Tower", "photosynthesis", "the Roman Empire", "black holes
 
 
 def prompts(count: int):
-    from citeline.pipeline.llm import GenerationRequest, Message
+    from citeline.llm import GenerationRequest, Message
 
     asks = ["Explain {} in three sentences.", "Write two facts about {}."]
     return [GenerationRequest(messages=(Message("user", asks[i % 2].format(TOPICS[i % len(TOPICS)])),),
@@ -68,7 +68,7 @@ class Table:
 def bench_transformers(requests, table: Table, startup: dict) -> None:
     import torch
 
-    from citeline.pipeline.llm import TransformersLLM
+    from citeline.llm import TransformersLLM
 
     llm = TransformersLLM(ARGS.model, device="cuda" if torch.cuda.is_available() else "cpu", batch_size=8)
     _, startup["transformers (load)"] = timed(lambda: llm.generate(requests[:1]))
@@ -77,7 +77,7 @@ def bench_transformers(requests, table: Table, startup: dict) -> None:
 
 
 def bench_vllm(requests, table: Table, startup: dict) -> None:
-    from citeline.pipeline.llm import VLLMOffline
+    from citeline.llm import VLLMOffline
 
     llm = VLLMOffline(ARGS.model, max_model_len=2048)
     _, startup["vllm (load)"] = timed(lambda: llm.generate(requests[:1]))
@@ -87,8 +87,8 @@ def bench_vllm(requests, table: Table, startup: dict) -> None:
 
 
 def bench_server(requests, table: Table, startup: dict) -> None:
-    from citeline.pipeline.llm import OpenAICompatibleLLM
-    from citeline.pipeline.llm.vllm_server import VLLMServer
+    from citeline.llm import OpenAICompatibleLLM
+    from citeline.llm.vllm_server import VLLMServer
 
     started = time.perf_counter()
     with VLLMServer(ARGS.model, max_model_len=2048) as server:
@@ -104,7 +104,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     if ARGS.model is None:
-        from citeline.pipeline.llm.smollm2 import ensure_model
+        from citeline.llm.smollm2 import ensure_model
 
         ARGS.model = str(ensure_model())
     requests = prompts(ARGS.requests)

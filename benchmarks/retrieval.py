@@ -22,18 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import Document
-from citeline.retrievers import (
-    BM25sRetriever,
-    DenseRetriever,
-    HybridRetriever,
-    RankBM25Retriever,
-    SentenceWindowChunker,
-    collect_passages,
-)
+from citeline.core.paths import data_dir
+from citeline.core.sentences import DEFAULT_SPLITTER, SPLITTERS, make_splitter
+from citeline.core.types import Document
+from citeline.retrievers import HybridRetriever, SentenceWindowChunker, collect_passages
+from citeline.retrievers.registry import RETRIEVERS, make_retriever
 
-REPO = Path(__file__).resolve().parents[1]
 DEPTH = 50  # passages retrieved per query before mapping them to documents
 KS = (1, 5, 10)
 
@@ -98,21 +92,11 @@ def timed(function, *args):
 
 
 def make_retrievers(backends: list[str], model: str | None):
-    made = {}
-    for backend in backends:
-        if backend == "bm25":
-            made[backend] = RankBM25Retriever()
-        elif backend == "bm25s":
-            made[backend] = BM25sRetriever()
-        elif backend == "dense":
-            made[backend] = DenseRetriever(model)
-        elif backend == "colbert":
-            from citeline.retrievers.colbert import ColBERTRetriever
-
-            made[backend] = ColBERTRetriever()
-        elif backend != "hybrid":
-            raise SystemExit(f"unknown backend {backend!r}")
-    return made
+    """Each backend but hybrid, which run_task fuses from the bm25s and dense it built (--model is dense's)."""
+    unknown = [b for b in backends if b not in RETRIEVERS]
+    if unknown:
+        raise SystemExit(f"unknown backend {unknown[0]!r}: choose from {', '.join(RETRIEVERS.names())}")
+    return {b: make_retriever(b, model if b == "dense" else None) for b in backends if b != "hybrid"}
 
 
 def run_task(task: Task, backends: list[str], chunker, model: str | None, rows: dict, repeats: int) -> None:
@@ -177,13 +161,13 @@ def print_tables(rows: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("CITELINE_DATA", REPO.parent / "shared" / "data")),
+    parser.add_argument("--data", type=Path, default=data_dir(),
                         help="the shared data folder (env CITELINE_DATA; default ../shared/data)")
     parser.add_argument("--backends", default="bm25,bm25s,dense,hybrid",
-                        help="comma-separated: bm25, bm25s, dense, hybrid, colbert (default: all but colbert)")
+                        help=f"comma-separated, of: {', '.join(RETRIEVERS.names())} (default: all but colbert)")
     parser.add_argument("--datasets", default="tatqa,attributionbench")
     parser.add_argument("--model", help="dense model name or path (default all-MiniLM-L6-v2)")
-    parser.add_argument("--splitter", choices=["spacy", "regex"], default="spacy")
+    parser.add_argument("--splitter", choices=SPLITTERS.names(), default=DEFAULT_SPLITTER)
     parser.add_argument("--limit", type=int, help="at most this many queries per dataset")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--repeats", type=int, default=3, help="time each query batch this many times, keep the best (3)")
@@ -195,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         raise SystemExit(f"no data at {args.data}: pass --data or set CITELINE_DATA")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    splitter = RegexSentenceSplitter() if args.splitter == "regex" else SpacySentenceSplitter()
-    chunker = SentenceWindowChunker(size=3, stride=2, splitter=splitter)
+    chunker = SentenceWindowChunker(size=3, stride=2, splitter=make_splitter(args.splitter))
     loaders = {"tatqa": tatqa, "attributionbench": attributionbench}
     rows: dict = {}
     for name in args.datasets.split(","):

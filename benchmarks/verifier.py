@@ -44,12 +44,12 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
     import torch
     from transformers import pipeline
 
+    from citeline.core.paths import resolve_pip_model
     from citeline.verifiers.calibrated import Calibrator, embedding_model_of, model_settings, statement
     from citeline.verifiers.default import default_model_dir
-    from citeline.verifiers.loading import resolve_model_path
 
     folder = default_model_dir()
-    embedding_model = resolve_model_path(embedding_model_of(folder, model_settings(folder)))
+    embedding_model = resolve_pip_model(embedding_model_of(folder, model_settings(folder)))
     extract = pipeline("feature-extraction", model=embedding_model, device="cpu", dtype=torch.float32)
     classify = pipeline("text-classification", model=str(folder), device="cpu", top_k=None,
                         dtype=torch.float32) if Calibrator.load(folder).uses_cross_encoder else None
@@ -76,7 +76,6 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
 
 
 def main() -> None:
-    import citeline.pipeline  # noqa: F401  (the data model first: citeline.verifiers imports it)
     from citeline.evals.attributionbench import load_examples, predict, score_predictions
     from citeline.verifiers.calibrated import CalibratedVerifier
     from citeline.verifiers.default import default_model_dir

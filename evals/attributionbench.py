@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+
+from citeline.core.paths import data_dir
 
 SPLIT_FILES = {
     "dev": "dev_all_subset_balanced.jsonl",
@@ -27,8 +28,7 @@ SPLIT_FILES = {
 HUB_SPLITS = {"dev": "dev", "id-sample": "test"}  # the hub's "test" is the full ID test
 ID_DATASETS = ("ExpertQA", "Stanford-GenSearch", "AttributedQA", "LFQA")
 ATTRIBUTABLE = "attributable"
-DATA_ENV = "CITELINE_ATTRIBUTIONBENCH"
-DEFAULT_DATA_DIR = Path("..") / "shared" / "data" / "attributionbench"
+DATA_ENV = "CITELINE_ATTRIBUTIONBENCH"  # this set's own folder; else $CITELINE_DATA/attributionbench
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,13 @@ def example_from_row(row: dict[str, Any]) -> Example:
                    references=tuple(str(r) for r in references), attributable=label == ATTRIBUTABLE)
 
 
-def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
-    return Path(data_dir or os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR)
+def resolve_data_dir(given: str | Path | None = None) -> Path:
+    """``given``, else $CITELINE_ATTRIBUTIONBENCH, else the shared data folder (``core.paths``)."""
+    return data_dir("attributionbench", given, env=DATA_ENV)
 
 
 def load_examples(split: str, data_dir: str | Path | None = None) -> list[Example]:
-    """Rows of a split from ``data_dir`` (or $CITELINE_ATTRIBUTIONBENCH), else from the hub."""
+    """Rows of a split from ``data_dir`` (see ``resolve_data_dir``), else from the hub."""
     if split not in SPLIT_FILES:
         raise ValueError(f"unknown split {split!r}: use one of {sorted(SPLIT_FILES)}")
     path = resolve_data_dir(data_dir) / SPLIT_FILES[split]
@@ -185,15 +186,16 @@ def _dataset_order(examples: Iterable[Example]) -> list[str]:
 
 
 def predict(verifier: Any, examples: Sequence[Example]) -> list[bool | None]:
-    """The verifier's label per example; no references, an unknown label or a NaN probability (an
-    LLM judge's unparseable reply) mean no usable prediction."""
+    """The verifier's label per example; no references, an unknown label or a verdict without a
+    probability (an LLM judge's unparseable reply: None, or NaN from an older verifier) mean no
+    usable prediction."""
     live = [i for i, e in enumerate(examples) if e.evidence]
     verdicts = verifier.verify([examples[i].pair for i in live]) if live else []
     predictions: list[bool | None] = [None] * len(examples)
     for i, verdict in zip(live, verdicts):
         label = getattr(verdict, "label", None)
         probability = getattr(verdict, "probability", 0.0)
-        usable = isinstance(probability, (int, float)) and not math.isnan(probability)  # NaN: unparsed
+        usable = isinstance(probability, (int, float)) and not math.isnan(probability)
         predictions[i] = {"supported": True, "not_supported": False}.get(label) if usable else None
     return predictions
 

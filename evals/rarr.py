@@ -2,30 +2,33 @@
 
 Texts: the ``claim`` of dev records labelled "not attributable" that have references (RARR
 should fix them) and of records labelled "attributable" (RARR should leave them alone).
-Corpus: every dev reference, pooled and deduplicated, searched with BM25; RARR's own sentence
-windows cut the hits. Nothing is trained on this data.
+Corpus: every dev reference, pooled and deduplicated, indexed exactly as ``citeline revise``
+indexes a corpus (BM25 over 5-sentence windows, ``pipeline/rarr/corpus.py``); RARR's own sentence
+windows then cut the hits. Nothing is trained on this data.
 
     python -m citeline.evals.rarr --limit 8 --gate choice       # the local SmolLM2-135M
     python -m citeline.evals.rarr --limit 20 --backend openai --base-url http://127.0.0.1:8000/v1
 
-Per record results go to ``<out>/<label>/<split>.jsonl`` as they are made (rerun to resume);
-the table is printed and saved as ``<out>/<label>/table.md``.
+Each split is a ``citeline revise`` batch run (the same engine): ``<out>/<label>/<split>/`` holds
+the sampled texts (``input.jsonl``), ``results.jsonl`` written as they are made (rerun the same
+command to resume; other settings are refused) and ``summary.json``; the table is printed and
+saved as ``<out>/<label>/table.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from citeline.pipeline.types import Document
+from citeline.core.paths import data_dir
+from citeline.core.types import Document
+from citeline.pipeline.cli.options import add_llm, add_splitter, add_verifier, llm_from_args
 
-DEFAULT_DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "attributionbench"
-                / "dev_all_subset_balanced.jsonl")
+DEFAULT_DATA = data_dir("attributionbench", env="CITELINE_ATTRIBUTIONBENCH") / "dev_all_subset_balanced.jsonl"
 SPLITS = {"not_attributable": "not attributable", "attributable": "attributable"}
 COLUMNS = ("model", "texts", "n", "claims", "attr before", "attr after", "Pres_Lev", "F1_AP", "edit rate",
            "LLM calls/claim", "s/claim", "gate unparsed", "edit unparsed", "q fallbacks", "fallback edits")
@@ -54,37 +57,18 @@ def reference_corpus(rows: Iterable[dict[str, Any]]) -> list[Document]:
     return [Document(f"ref-{i}", text) for i, text in enumerate(texts)]
 
 
-def bm25_retriever(documents: list[Document]):
-    """BM25 over whole references: like RARR's web pages, RARR itself cuts hits into windows."""
-    from citeline.retrievers.bm25 import BM25sRetriever
+def revise_split(reviser, records: list[dict[str, Any]], folder: Path, progress: bool = True) -> list[dict[str, Any]]:
+    """Revise each record's claim as a ``citeline revise`` batch run in ``folder`` (resumed when
+    results are there); the rows, in record order."""
+    from citeline.pipeline.rarr.batch import ReviseRun
+    from citeline.pipeline.runs import RESULTS, read_results
 
-    return BM25sRetriever().index([d.passage() for d in documents])
-
-
-def revise_split(reviser, records: list[dict[str, Any]], path: Path, progress: bool = True) -> list[dict[str, Any]]:
-    """Revise each record's claim, appending results to ``path``; records already there are kept."""
-    from tqdm import tqdm
-
-    done = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row["id"]] = row
-    with path.open("a", encoding="utf-8") as sink:
-        for record in tqdm(records, desc=path.stem, unit="text", disable=not progress):
-            if record["id"] in done:
-                continue
-            try:
-                row = {"id": record["id"], "status": "ok",
-                       "result": reviser.revise(record["claim"], id=record["id"]).to_dict()}
-            except Exception as error:  # noqa: BLE001 - counted in the table, the run goes on
-                row = {"id": record["id"], "status": "error", "error": f"{type(error).__name__}: {error}"}
-            line = json.dumps(row, ensure_ascii=False)
-            done[record["id"]] = json.loads(line)  # the same plain data a resumed run reads
-            sink.write(line + "\n")
-            sink.flush()
-    return [done[r["id"]] for r in records]
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "input.jsonl"
+    source.write_text("".join(json.dumps({"id": r["id"], "text": r["claim"]}, ensure_ascii=False) + "\n"
+                              for r in records), encoding="utf-8")
+    ReviseRun(reviser).run(source, folder, resume=(folder / RESULTS).exists(), progress=progress)
+    return read_results(folder)
 
 
 def rescore(rows: list[dict[str, Any]], verifier) -> list[dict[str, Any]]:
@@ -132,36 +116,31 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def load_generation(args: argparse.Namespace):
-    from citeline.pipeline.llm.backends import load_llm
-
-    if args.backend == "openai":
-        return load_llm("openai", args.model, args.base_url, api_key=os.environ.get("OPENAI_API_KEY"))
-    return load_llm(args.backend, args.model)
-
-
 def build_reviser(args: argparse.Namespace, documents: list[Document]):
+    from citeline.core.sentences import make_splitter
     from citeline.pipeline.rarr import RarrConfig, Reviser
+    from citeline.pipeline.rarr.corpus import research_index
     from citeline.verifiers.default import load_verifier
 
     config = RarrConfig(question_samples=args.question_samples, max_questions=args.max_questions,
                         max_edit_ratio=args.max_edit_ratio, fallback_edit=args.fallback_edit,
                         gate_mode=args.gate, max_new_tokens=args.max_new_tokens)
-    return Reviser(load_generation(args), bm25_retriever(documents), load_verifier(args.verifier), config)
+    sentences = make_splitter(args.splitter)
+    return Reviser(llm_from_args(args), research_index(documents, sentences), load_verifier(args.verifier), config,
+                   sentences=sentences)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m citeline.evals.rarr", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="AttributionBench dev JSONL")
     parser.add_argument("--limit", type=int, default=20, help="texts per split (20: minutes on a laptop CPU)")
     parser.add_argument("--splits", default="not_attributable,attributable",
                         help="comma-separated: " + ", ".join(SPLITS))
-    parser.add_argument("--backend", choices=["local", "vllm", "openai"], default="local")
-    parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct)")
-    parser.add_argument("--base-url", help="OpenAI-compatible server (--backend openai)")
+    add_llm(parser)
+    add_splitter(parser)
     parser.add_argument("--label", default=None, help="the model's name in the table (default: backend and model)")
-    parser.add_argument("--verifier", default="default", help="verifier for ranking and attribution")
+    add_verifier(parser, "ranks evidence and scores attribution: ")
     parser.add_argument("--question-samples", type=int, default=3)
     parser.add_argument("--max-questions", type=int, default=4)
     parser.add_argument("--max-edit-ratio", type=float, default=0.5)
@@ -172,7 +151,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--rescore", action="store_true",
                         help="no model calls: re-measure the saved revisions' attribution with --verifier")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,20 +170,24 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.out / label.replace("/", "_").replace(" ", "_")
     if args.rescore:
         return print_rescored(args, folder)
-    reviser = build_reviser(args, reference_corpus(rows))
-    folder.mkdir(parents=True, exist_ok=True)
-    table = []
-    for split in args.splits.split(","):
-        if split not in SPLITS:
-            print(f"unknown split {split!r}: use {', '.join(SPLITS)}", file=sys.stderr)
-            return 2
-        records = sample(rows, SPLITS[split], args.limit)
-        results = revise_split(reviser, records, folder / f"{split}.jsonl", progress=not args.no_progress)
-        table.append(table_row(label, split.replace("_", " "), results))
+    unknown = [split for split in args.splits.split(",") if split not in SPLITS]
+    if unknown:
+        print(f"unknown split {unknown[0]!r}: use {', '.join(SPLITS)}", file=sys.stderr)
+        return 2
+    from citeline.pipeline.runs import RunFolderError, RunStopped
+
+    try:
+        reviser = build_reviser(args, reference_corpus(rows))
+        table = [table_row(label, split.replace("_", " "), revise_split(
+                     reviser, sample(rows, SPLITS[split], args.limit), folder / split, progress=not args.no_progress))
+                 for split in args.splits.split(",")]
+    except (ValueError, RunFolderError, RunStopped) as error:
+        print(f"citeline.evals.rarr: error: {error}", file=sys.stderr)
+        return 2
     text = markdown(table)
     (folder / "table.md").write_text(text + "\n", encoding="utf-8")
-    print(f"AttributionBench dev, {args.limit} texts per split (seeded sample), BM25 over all "
-          f"{len(reference_corpus(rows))} dev references, verifier {reviser.verifier.name}, "
+    print(f"AttributionBench dev, {args.limit} texts per split (seeded sample), BM25 over 5-sentence windows "
+          f"of all {len(reference_corpus(rows))} dev references, verifier {reviser.verifier.name}, "
           f"{args.question_samples} question sample(s), at most {args.max_questions} questions, "
           f"{args.gate} gate, max edit ratio {args.max_edit_ratio}")
     print(text)
@@ -208,16 +195,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_rescored(args: argparse.Namespace, folder: Path) -> int:
+    from citeline.pipeline.runs import RESULTS, read_results
     from citeline.verifiers.default import load_verifier
 
     verifier = load_verifier(args.verifier)
     table = []
     for split in args.splits.split(","):
-        path = folder / f"{split}.jsonl"
-        if not path.is_file():
-            print(f"no saved results at {path}: run without --rescore first", file=sys.stderr)
+        if not (folder / split / RESULTS).is_file():
+            print(f"no saved results in {folder / split}: run without --rescore first", file=sys.stderr)
             return 2
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = read_results(folder / split)
         table.append(table_row(folder.name, split.replace("_", " "), rescore(rows, verifier)))
     print(f"saved revisions in {folder}, attribution re-measured with {verifier.name}")
     print(markdown(table))

@@ -1,24 +1,12 @@
-"""citeline's data model and stages. Importing this is cheap: models load on first use."""
+"""citeline's workflows (check, cite, revise, batch runs) and, for convenience, the data model
+(``citeline.core``), so ``from citeline.pipeline import CitationChecker, Document`` works.
+Importing this is cheap: models load on first use."""
 
-from citeline.pipeline.check import CheckRequest, CitationChecker
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import (
-    Answer,
-    CitationCheck,
-    CitationMarker,
-    Claim,
-    ClaimResult,
-    Document,
-    Evidence,
-    Hit,
-    Passage,
-    Report,
-    Verdict,
-)
+from citeline.core import *  # noqa: F403 - the data model, re-exported
+from citeline.core import __all__ as _DATA_MODEL
+from citeline.core.claims import ClaimSplitter  # noqa: F401 - re-exported
+from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter  # noqa: F401 - re-exported
+from citeline.pipeline.check import CheckRequest, CitationChecker  # noqa: F401 - re-exported
 
-__all__ = [
-    "Answer", "CheckRequest", "CitationCheck", "CitationChecker", "CitationMarker", "Claim",
-    "ClaimResult", "ClaimSplitter", "Document", "Evidence", "Hit", "Passage", "RegexSentenceSplitter",
-    "Report", "SpacySentenceSplitter", "Verdict",
-]
+__all__ = sorted([*_DATA_MODEL, "CheckRequest", "CitationChecker", "ClaimSplitter", "RegexSentenceSplitter",
+                  "SpacySentenceSplitter"])

@@ -14,22 +14,11 @@ error ("supported by [3], which it does not cite") from an unsupported claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.types import (
-    Answer,
-    CitationCheck,
-    Claim,
-    ClaimResult,
-    Document,
-    Evidence,
-    Report,
-    Verdict,
-)
-
-if TYPE_CHECKING:  # a runtime import would be circular: verifiers use the data model
-    from citeline.verifiers.base import Verifier
+from citeline.core.claims import ClaimSplitter
+from citeline.core.protocols import Verifier
+from citeline.core.types import Answer, CitationCheck, Claim, ClaimResult, Document, Evidence, Report, Verdict
 
 ALCE_MAX_CITATIONS = 3
 
@@ -175,7 +164,7 @@ class _ClaimJob:
         scored = [(v, d) for v, d in scored if v is not None]
         if not scored:
             return None
-        verdict, document = max(scored, key=lambda vd: vd[0].probability)
+        verdict, document = max(scored, key=lambda vd: vd[0].ranking_score)
         return Evidence((document.passage(),), verdict)
 
     def _problems(self, support: Evidence | None, check: CitationCheck, best: Evidence | None) -> list[str]:
@@ -189,7 +178,7 @@ class _ClaimJob:
         if len(claim.source_ids) > len(self.cited) and self.checkable:
             problems.append(f"only the first {len(self.cited)} citations were checked (ALCE's limit)")
         if support and support.verdict and support.verdict.label != "supported":
-            problems.append(f"cited sources do not support it (p={support.verdict.probability:.2f})")
+            problems.append(f"cited sources do not support it ({_p(support.verdict)})")
         for source_id in check.irrelevant:
             problems.append(f"cites [{positions[source_id]}] needlessly: the other citations already support it")
         if best and best.verdict and best.verdict.label == "supported" and not check.recall:
@@ -199,6 +188,10 @@ class _ClaimJob:
         elif best and best.verdict and not check.recall:
             problems.append("no single source supports it")
         return problems
+
+
+def _p(verdict: Verdict) -> str:
+    return f"p={verdict.probability:.2f}" if verdict.judged else f"{verdict.verifier} could not judge"
 
 
 def answer_metrics(results: Sequence[ClaimResult]) -> dict[str, float]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from citeline.pipeline.llm.cited import CitedAnswer, problems_of
-from citeline.pipeline.types import SUPPORTED, Answer, Claim, Document, Hit, Passage
+from citeline.core.types import SUPPORTED, Answer, Claim, Document, Hit, Passage
+from citeline.pipeline.cited import CitedAnswer, problems_of
 from citeline.retrievers.base import Retriever
 from citeline.verifiers.base import Verifier
 
@@ -31,8 +31,8 @@ class PostHocCiter:
 
     def _splitter(self):
         if self._claims is None:
-            from citeline.pipeline.claims import ClaimSplitter
-            from citeline.pipeline.sentences import RegexSentenceSplitter
+            from citeline.core.claims import ClaimSplitter
+            from citeline.core.sentences import RegexSentenceSplitter
 
             self._claims = ClaimSplitter(RegexSentenceSplitter())
         return self._claims

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from citeline.core.types import Answer, Document
 from citeline.pipeline.check import CheckRequest
-from citeline.pipeline.types import Answer, Document
 
 
 class RecordError(ValueError):

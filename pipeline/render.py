@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Sequence
 
+from citeline.core.types import Report
 from citeline.pipeline.batch import EvalSummary
-from citeline.pipeline.types import Report
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -21,6 +21,11 @@ def _shorten(text: str, width: int) -> str:
     return textwrap.shorten(" ".join(text.split()), width=width, placeholder="...")
 
 
+def _verdict_text(verdict) -> str:
+    said = verdict.label.replace("_", " ")
+    return f"{said} ({verdict.probability:.2f})" if verdict.judged else f"not judged ({verdict.verifier})"
+
+
 def report_table(report: Report) -> str:
     positions = {d.id: str(i) for i, d in enumerate(report.documents, 1)}
     rows = []
@@ -30,7 +35,7 @@ def report_table(report: Report) -> str:
         if claim.invalid_citations:
             cites += " !" + ",".join(claim.invalid_citations)
         verdict = result.support.verdict if result.support else None
-        support = f"{verdict.label.replace('_', ' ')} ({verdict.probability:.2f})" if verdict else "unchecked"
+        support = _verdict_text(verdict) if verdict else "unchecked"
         rows.append([str(number), _shorten(claim.check_text, 60), cites, support,
                      "; ".join(result.problems) or "ok"])
     m = report.metrics

@@ -4,6 +4,8 @@ A prompt file ``prompts/<name>.prompt`` looks like::
 
     # description: what the prompt is for
     # variables: question, passages
+    # request: chat
+    # answer: text
     [system]
     You answer with citations.
     [user]
@@ -13,9 +15,13 @@ A prompt file ``prompts/<name>.prompt`` looks like::
     [user]
     {{passages}}
 
-Header lines start with ``#``; ``[system]``, ``[user]`` and ``[assistant]`` start messages (a
-file with none is one plain completion prompt). ``{{name}}`` is a variable; rendering fails on a
-missing, unknown or undeclared variable, so a typo never reaches a model.
+Header lines start with ``#``; ``[system]``, ``[user]`` and ``[assistant]`` start messages.
+``request`` is how it is sent: ``chat`` (the messages) or ``completion`` (one text; a file with no
+roles is one plain completion prompt). ``answer`` names the reply's format, and so its parser
+(``prompts/answers.py``); ``choices`` (``A | B | C``), where given, are the replies an engine may
+be constrained to. ``{{name}}`` is a variable; rendering fails on a missing, unknown or undeclared
+variable, so a typo never reaches a model. ``Prompt.request`` builds the generation request for
+every prompt, and ``Prompt.parse`` reads its reply.
 """
 
 from __future__ import annotations
@@ -24,9 +30,14 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from citeline.core.generation import GenerationRequest, Message, StructuredOutput
+from citeline.prompts.answers import ANSWER_FORMATS
 
 _VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _ROLE = re.compile(r"^\[(system|user|assistant)\]\s*$")
+REQUEST_FORMS = ("chat", "completion")
 
 
 class PromptError(ValueError):
@@ -39,6 +50,9 @@ class Prompt:
     description: str
     variables: tuple[str, ...]
     messages: tuple[tuple[str, str], ...]  # (role, template); role "" for a completion prompt
+    request_form: str = "chat"  # "chat" | "completion"
+    answer: str = "text"  # a name in ANSWER_FORMATS
+    choices: tuple[str, ...] = ()  # the replies an engine may be constrained to
 
     def render(self, **values: object) -> list[tuple[str, str]]:
         """(role, text) pairs with every variable filled in."""
@@ -53,6 +67,23 @@ class Prompt:
     def render_text(self, **values: object) -> str:
         """The rendered prompt as one string (for completion-style engines)."""
         return "\n\n".join(text for _, text in self.render(**values))
+
+    def request(self, *, max_tokens: int = 256, temperature: float = 0.0, seed: int | None = None,
+                stop: tuple[str, ...] = (), logprobs: int | None = None, constrained: bool = False,
+                **values: object) -> GenerationRequest:
+        """The generation request for this prompt filled with ``values``, in its declared form;
+        ``constrained`` limits the reply to the prompt's choices (structured output)."""
+        if constrained and not self.choices:
+            raise PromptError(f"prompt {self.name!r} declares no '# choices:' to constrain the reply to")
+        form: dict[str, Any] = ({"messages": tuple(Message(role, text) for role, text in self.render(**values))}
+                                if self.request_form == "chat" else {"prompt": self.render_text(**values)})
+        return GenerationRequest(**form, max_tokens=max_tokens, temperature=temperature, seed=seed, stop=stop,
+                                 logprobs=logprobs,
+                                 structured=StructuredOutput(choice=self.choices) if constrained else None)
+
+    def parse(self, reply: str) -> Any:
+        """The reply read by this prompt's answer format (see ``prompts/answers.py``)."""
+        return ANSWER_FORMATS[self.answer](reply, self.choices)
 
 
 def parse_prompt(name: str, source: str) -> Prompt:
@@ -77,7 +108,15 @@ def parse_prompt(name: str, source: str) -> Prompt:
     used = {m.group(1) for _, text in rendered for m in _VARIABLE.finditer(text)}
     if used != set(declared):
         raise PromptError(f"prompt {name!r}: declares {sorted(declared)} but uses {sorted(used)}")
-    return Prompt(name, header.get("description", ""), declared, rendered)
+    form = header.get("request", "chat" if all(role for role, _ in rendered) else "completion")
+    if form not in REQUEST_FORMS or (form == "chat" and not all(role for role, _ in rendered)):
+        raise PromptError(f"prompt {name!r}: '# request: {form}' must be one of {', '.join(REQUEST_FORMS)}, "
+                          f"and a chat prompt needs a [system], [user] or [assistant] line before its text")
+    answer = header.get("answer", "text")
+    if answer not in ANSWER_FORMATS:
+        raise PromptError(f"prompt {name!r}: unknown '# answer: {answer}'; one of {', '.join(ANSWER_FORMATS)}")
+    choices = tuple(c.strip() for c in header.get("choices", "").split("|") if c.strip())
+    return Prompt(name, header.get("description", ""), declared, rendered, form, answer, choices)
 
 
 def load_prompt(name: str) -> Prompt:

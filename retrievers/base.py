@@ -1,18 +1,8 @@
-"""The retriever protocol: find passages (exact spans of documents) for a query."""
+"""The retriever protocol: find passages (exact spans of documents) for a query.
 
-from __future__ import annotations
+It is defined in the foundation (``citeline.core.protocols``), so workflows need not import
+this package; it is re-exported here for ``from citeline.retrievers import Retriever``."""
 
-from typing import Protocol, Sequence, runtime_checkable
+from citeline.core.protocols import Retriever
 
-from citeline.pipeline.types import Hit
-
-
-@runtime_checkable
-class Retriever(Protocol):
-    name: str
-
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        """Best ``k`` hits, highest score first."""
-        ...
-
-    def search_batch(self, queries: Sequence[str], k: int = 10) -> list[list[Hit]]: ...
+__all__ = ["Retriever"]

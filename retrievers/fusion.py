@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Hit, Passage
+from citeline.core.checks import check_k, check_query
+from citeline.core.types import Hit, Passage
 from citeline.retrievers.base import Retriever
-from citeline.retrievers.bm25 import check_k, check_query
 from citeline.retrievers.corpus import passage_key
 
 
@@ -65,6 +65,13 @@ class HybridRetriever:
         return fused
 
 
+def bm25s_dense_hybrid(model: str | None = None) -> HybridRetriever:
+    """``--backend hybrid``: bm25s and a dense retriever (``model``), fused."""
+    from citeline.retrievers.registry import make_retriever
+
+    return HybridRetriever([make_retriever("bm25s"), make_retriever("dense", model)])
+
+
 class RerankedRetriever:
     """Re-orders a retriever's top ``depth`` hits by a verifier's P(passage supports the query).
 
@@ -88,7 +95,7 @@ class RerankedRetriever:
         verdicts = iter(self.verifier.verify(pairs) if pairs else [])
         results = []
         for hits in candidates:
-            scored = [(next(verdicts).probability, hit) for hit in hits]
+            scored = [(next(verdicts).ranking_score, hit) for hit in hits]
             scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the first-stage order
             results.append([Hit(passage=hit.passage, score=p, retriever=self.name, rank=r)
                             for r, (p, hit) in enumerate(scored[:k])])

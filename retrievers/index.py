@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from citeline.pipeline.types import Document, Passage
+from citeline.core.types import Document, Passage
 from citeline.retrievers.corpus import (
     SentenceWindowChunker,
     collect_passages,
@@ -23,11 +23,10 @@ from citeline.retrievers.corpus import (
     read_passages,
     write_passages,
 )
+from citeline.retrievers.registry import DEFAULT_RETRIEVER, make_retriever
 
 FORMAT = "citeline-index"
 FORMAT_VERSION = 1
-BACKENDS = ("bm25", "bm25s", "dense", "colbert", "hybrid")
-HYBRID_PARTS = ("bm25s", "dense")
 
 
 class IndexLoadError(RuntimeError):
@@ -38,32 +37,7 @@ class IndexMismatchError(IndexLoadError):
     """The index was built with another model, model version or index format."""
 
 
-def make_retriever(backend: str, model: str | None = None):
-    """A fresh, empty retriever for ``backend`` (``model`` is for dense and colbert)."""
-    if backend == "bm25":
-        from citeline.retrievers.bm25 import RankBM25Retriever
-
-        return RankBM25Retriever()
-    if backend == "bm25s":
-        from citeline.retrievers.bm25 import BM25sRetriever
-
-        return BM25sRetriever()
-    if backend == "dense":
-        from citeline.retrievers.dense import DenseRetriever
-
-        return DenseRetriever(model)
-    if backend == "colbert":
-        from citeline.retrievers.colbert import ColBERTRetriever
-
-        return ColBERTRetriever(model) if model else ColBERTRetriever()
-    if backend == "hybrid":
-        from citeline.retrievers.fusion import HybridRetriever
-
-        return HybridRetriever([make_retriever(part, model) for part in HYBRID_PARTS])
-    raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-
-
-def build_index(corpus: str | Path | Iterable[Document], out: str | Path, backend: str = "bm25s",
+def build_index(corpus: str | Path | Iterable[Document], out: str | Path, backend: str = DEFAULT_RETRIEVER,
                 model: str | None = None, chunker: SentenceWindowChunker | None = None,
                 overwrite: bool = False, progress: bool = True, memory_budget: int | None = None,
                 fields: dict[str, str] | None = None):
@@ -165,8 +139,7 @@ def _load_part(folder: Path, spec: dict[str, Any], passages: list[Passage], mode
     kind = spec["kind"]
     if "model" in spec:
         _check_model(folder, spec, model)
-    retriever = make_retriever(kind, spec.get("model"))
-    return retriever.load(folder / spec["folder"], passages)
+    return make_retriever(kind, spec.get("model")).load(folder / spec["folder"], passages)
 
 
 def _check_model(folder: Path, spec: dict[str, Any], requested: str | None) -> None:
@@ -176,14 +149,7 @@ def _check_model(folder: Path, spec: dict[str, Any], requested: str | None) -> N
             f"{folder} was built with the {spec['kind']} model {built_with!r}, not {requested!r}: "
             f"search it without --model, or rebuild it with `citeline index build CORPUS --out DIR "
             f"--backend {spec['kind']} --model {requested} --overwrite`")
-    if spec["kind"] == "dense":
-        from citeline.retrievers.dense import model_fingerprint
-
-        found = model_fingerprint(built_with)
-    else:
-        from citeline.retrievers.colbert import checkpoint_fingerprint
-
-        found = checkpoint_fingerprint(built_with)
+    found = make_retriever(spec["kind"], built_with).config().get("fingerprint")  # each kind knows its own
     if found != spec["fingerprint"]:
         raise IndexMismatchError(
             f"{folder} was built with another version of {built_with!r} (fingerprint {spec['fingerprint']}, "

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
-from citeline.pipeline.types import Hit, Passage
-from citeline.retrievers.bm25 import check_k, check_query
+from citeline.core.checks import check_k, check_query
+from citeline.core.types import Hit, Passage
 
 
 def _require_langchain():

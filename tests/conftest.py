@@ -6,8 +6,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from citeline.core.paths import data_dir
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CITELINE_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = data_dir()
 
 
 @pytest.fixture

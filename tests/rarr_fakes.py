@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from citeline.pipeline.llm import GenerationRequest, ScriptedLLM
-from citeline.pipeline.types import Document, Hit
+from citeline.llm import GenerationRequest, ScriptedLLM
+from citeline.core.types import Document, Hit
 from citeline.verifiers.lexical import content_words
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from citeline.evals import attributionbench as ab
-from citeline.pipeline.types import Verdict
+from citeline.core.types import Verdict
 
 
 def _example(dataset: str, gold: bool, references=("some evidence",), i: int = 0) -> ab.Example:

@@ -1,9 +1,9 @@
 import pytest
 
 from citeline.pipeline.check import CitationChecker, evidence_text
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.sentences import RegexSentenceSplitter
-from citeline.pipeline.types import Document
+from citeline.core.claims import ClaimSplitter
+from citeline.core.sentences import RegexSentenceSplitter
+from citeline.core.types import Document
 from citeline.verifiers.lexical import LexicalVerifier
 
 # With threshold 1.0 the lexical verifier says "supported" iff the evidence holds every content
@@ -81,7 +81,7 @@ def test_verifier_work_is_batched_and_deduplicated_across_answers():
     verifier = CountingVerifier()
     requests = [("Alpha gamma [1][2][4].", DOCS), ("Alpha gamma [1][2][4].", DOCS), ("Gamma [2].", DOCS)]
     from citeline.pipeline.check import CheckRequest
-    from citeline.pipeline.types import Answer
+    from citeline.core.types import Answer
 
     reports = checker(verifier).check_many([CheckRequest(Answer(a), tuple(d)) for a, d in requests])
     assert len(reports) == 3

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citeline.pipeline.citations import find_markers, mask_markers, strip_markers
+from citeline.core.citations import find_markers, mask_markers, strip_markers
 
 IDS = ["a", "b", "doc3"]
 

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeline.pipeline.claims import ClaimSplitter
-from citeline.pipeline.sentences import RegexSentenceSplitter, SpacySentenceSplitter
+from citeline.core.claims import ClaimSplitter
+from citeline.core.sentences import RegexSentenceSplitter, SpacySentenceSplitter
 
 IDS = ["a", "b", "c"]
 ANSWER = ("Paris is the capital of France [1]. It has 2.1 million people. [2][3] Dr. Smith said so [9].\n\n"

@@ -87,20 +87,20 @@ def test_record_validation_reasons(tmp_path, record, reason):
 def test_resume_after_an_interrupted_run_finishes_every_record_once(tmp_path, monkeypatch):
     source = write_jsonl(tmp_path / "in.jsonl", RECORDS)
     out = tmp_path / "run"
-    real = batch.EvalRun._check_batch
+    real = batch.EvalJob.process
     calls = {"n": 0}
 
-    def crash_on_second_batch(self, rows):
+    def crash_on_second_batch(self, requests):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return real(self, rows)
+        return real(self, requests)
 
-    monkeypatch.setattr(batch.EvalRun, "_check_batch", crash_on_second_batch)
+    monkeypatch.setattr(batch.EvalJob, "process", crash_on_second_batch)
     args = ["eval", str(source), "--out", str(out), "--no-progress", "--batch-size", "3", *FAST]
     assert main(args) == 130
     assert [r["line"] for r in results(out)] == [1, 2, 3]  # the finished batch was kept
-    monkeypatch.setattr(batch.EvalRun, "_check_batch", real)
+    monkeypatch.setattr(batch.EvalJob, "process", real)
     assert main(args) == 2  # refuses to clobber the results without --resume
     assert main(args + ["--resume"]) == 0
     assert sorted(r["line"] for r in results(out)) == list(range(1, 8))
@@ -197,3 +197,8 @@ def test_a_bad_verifier_spec_is_a_clean_error_that_names_the_choices(command, tm
             else ["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(tmp_path / "o"), "--no-progress"])
     assert main([*args, "--splitter", "regex", "--verifier", "judge:gpt"]) == 2
     assert "judge:BACKEND[:MODEL]" in capsys.readouterr().err
+
+
+def test_the_cli_runs_as_a_module_as_make_bench_starts_it():
+    done = subprocess.run([sys.executable, "-m", "citeline.pipeline.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: citeline")

@@ -75,7 +75,6 @@ def test_verify_loads_any_checkpoint_and_returns_probabilities(nli_model, binary
 
 
 def test_a_checkpoint_with_generic_labels_is_named_by_its_supported_class(tmp_path):
-    import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
     from citeline.verifiers.default import load_verifier
 
     folder = _tiny_model(tmp_path / "minicheck-like", {0: "LABEL_0", 1: "LABEL_1"})

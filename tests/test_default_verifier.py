@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
 from citeline.verifiers.calibrated import FEATURES, CalibratedVerifier, Calibrator
 from citeline.verifiers.cross_encoder import CrossEncoderVerifier
 from citeline.verifiers.default import default_model_dir, load_verifier

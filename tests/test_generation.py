@@ -7,10 +7,10 @@ import json
 import pytest
 
 from citeline.pipeline.cli import main
-from citeline.pipeline.llm import GenerationRequest, ScriptedLLM
-from citeline.pipeline.llm.cited import CitedAnswerer, clean_reply, format_documents
+from citeline.llm import GenerationRequest, ScriptedLLM
+from citeline.pipeline.cited import CitedAnswerer, clean_reply, format_documents
 from citeline.pipeline.posthoc import PostHocCiter
-from citeline.pipeline.types import Document, Hit
+from citeline.core.types import Document, Hit
 from citeline.verifiers.lexical import LexicalVerifier, content_words
 
 DOCS = (Document("eiffel", "The Eiffel Tower is in Paris. It was completed in 1889.", title="Eiffel Tower"),
@@ -112,7 +112,7 @@ def test_post_hoc_citation_cites_supported_claims_only():
 
 
 def test_generate_cli_with_a_scripted_backend(tmp_path, monkeypatch, capsys):
-    import citeline.pipeline.llm.backends as backends
+    import citeline.llm.backends as backends
 
     monkeypatch.setattr(backends, "load_llm", lambda *a, **k: ScriptedLLM(["Paris [1]. Also [3]."]))
     source = tmp_path / "eiffel.txt"

@@ -5,15 +5,18 @@ import pkgutil
 import subprocess
 import sys
 
+import citeline.core
 import citeline.evals
+import citeline.llm
 import citeline.pipeline
 import citeline.prompts
 import citeline.retrievers
 import citeline.verifiers
 
-PACKAGES = [citeline.pipeline, citeline.retrievers, citeline.verifiers, citeline.evals, citeline.prompts]
+PACKAGES = [citeline.core, citeline.llm, citeline.pipeline, citeline.retrievers, citeline.verifiers, citeline.evals, citeline.prompts]
 MODULES = sorted(name for package in PACKAGES
-                 for _, name, _ in pkgutil.walk_packages(package.__path__, package.__name__ + "."))
+                 for _, name, _ in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+                 if not name.endswith(".__main__"))  # importing a __main__ runs the program
 
 
 def test_every_module_imports_alone():

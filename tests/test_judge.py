@@ -7,9 +7,9 @@ import math
 import pytest
 
 from citeline.evals.attributionbench import Example, predict
-from citeline.pipeline.llm.base import Completion, GenerationResult, TokenLogprob
-from citeline.pipeline.llm.scripted import ScriptedLLM
-from citeline.pipeline.types import Verdict
+from citeline.core.generation import Completion, GenerationResult, TokenLogprob
+from citeline.llm.scripted import ScriptedLLM
+from citeline.core.types import Verdict
 from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier, label_probabilities, parse_label
 
 PAIRS = [("Paris is the capital of France.", "Paris is France's capital.")]
@@ -28,7 +28,7 @@ def test_text_replies_become_verdicts_and_unparseable_ones_are_counted():
     judge = LLMJudgeVerifier(ScriptedLLM(["Attributable", "Contradictory", "I think it is fine"]))
     verdicts = judge.verify(PAIRS * 3)
     assert [v.label for v in verdicts[:2]] == ["supported", "not_supported"]
-    assert math.isnan(verdicts[2].probability) and verdicts[2].verifier.endswith(":unparsed")
+    assert verdicts[2].probability is None and verdicts[2].verifier.endswith(":unparsed")
     assert [(f.index, f.reply) for f in judge.failures] == [(2, "I think it is fine")]
 
 
@@ -44,7 +44,7 @@ def test_the_prompt_carries_evidence_and_claim_and_asks_for_logprobs_and_one_lab
 class _NoChoices(ScriptedLLM):
     def generate(self, requests):
         if any(r.structured for r in requests):
-            from citeline.pipeline.llm.base import UnsupportedRequest
+            from citeline.core.generation import UnsupportedRequest
 
             raise UnsupportedRequest("choice needs structured='vllm'")
         return super().generate(requests)

@@ -11,8 +11,8 @@ import gc
 
 import pytest
 
-from citeline.pipeline.llm import LLM, GenerationRequest, Message, StructuredOutput
-from citeline.pipeline.llm.base import LLMError, StructuredOutputError
+from citeline.llm import LLM, GenerationRequest, Message, StructuredOutput
+from citeline.core.generation import LLMError, StructuredOutputError
 
 ENGINES = {"transformers": "transformers", "vllm": "vllm", "vllm-server": "openai-http"}
 BACKENDS = [
@@ -32,7 +32,7 @@ def _need_vllm() -> None:
 
 
 def _model_folder():
-    from citeline.pipeline.llm.smollm2 import ensure_model, is_ready, model_dir
+    from citeline.llm.smollm2 import ensure_model, is_ready, model_dir
 
     if is_ready():
         return model_dir()
@@ -47,22 +47,22 @@ def _model_folder():
 def backend(request):
     kind = request.param
     if kind == "transformers":
-        from citeline.pipeline.llm.local import TransformersLLM
+        from citeline.llm.local import TransformersLLM
 
         yield kind, TransformersLLM(_model_folder(), structured_retries=1)  # keeps the JSON test short
         return
     _need_vllm()
     folder = _model_folder()
     if kind == "vllm":
-        from citeline.pipeline.llm.vllm_offline import VLLMOffline
+        from citeline.llm.vllm_offline import VLLMOffline
 
         llm = VLLMOffline(folder, max_model_len=2048)
         yield kind, llm
         llm.close()
         gc.collect()
         return
-    from citeline.pipeline.llm.openai_http import OpenAICompatibleLLM
-    from citeline.pipeline.llm.vllm_server import VLLMServer
+    from citeline.llm.openai_http import OpenAICompatibleLLM
+    from citeline.llm.vllm_server import VLLMServer
 
     with VLLMServer(folder, max_model_len=2048) as server:
         yield kind, OpenAICompatibleLLM(server.base_url, timeout=120)
@@ -156,7 +156,7 @@ def test_timeouts(backend):
     kind, llm = backend
     if kind != "vllm-server":
         pytest.skip("in-process engines make no network calls, so there is nothing to time out")
-    from citeline.pipeline.llm.openai_http import OpenAICompatibleLLM
+    from citeline.llm.openai_http import OpenAICompatibleLLM
 
     impatient = OpenAICompatibleLLM(llm.base_url, timeout=0.001, max_retries=1, backoff=0.01)
     with pytest.raises(LLMError, match="no answer within"):

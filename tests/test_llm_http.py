@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from citeline.pipeline.llm import GenerationRequest, Message, StructuredOutput
-from citeline.pipeline.llm.base import LLMError, StructuredOutputError, UnsupportedRequest
-from citeline.pipeline.llm.openai_http import OpenAICompatibleLLM
-from citeline.pipeline.llm.vllm_server import free_port
+from citeline.llm import GenerationRequest, Message, StructuredOutput
+from citeline.core.generation import LLMError, StructuredOutputError, UnsupportedRequest
+from citeline.llm.openai_http import OpenAICompatibleLLM
+from citeline.llm.vllm_server import free_port
 
 CHAT = GenerationRequest(messages=(Message("user", "hi"),), max_tokens=5)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.lexical import LexicalVerifier
 from citeline.verifiers.numeric import (
     CONTRADICTED,

@@ -7,9 +7,9 @@ import pytest
 
 from citeline.pipeline.batch import RunFolderError
 from citeline.pipeline.rarr import RarrConfig, Reviser
-from citeline.pipeline.rarr import commands
+from citeline.pipeline.cli import revise as commands
 from citeline.pipeline.rarr.batch import ReviseRun, read_results
-from citeline.pipeline.types import Document
+from citeline.core.types import Document
 from citeline.verifiers.lexical import LexicalVerifier
 from tests.rarr_fakes import MemoryRetriever, rarr_llm
 
@@ -115,7 +115,7 @@ def test_a_missing_corpus_is_a_clear_error(tmp_path, capsys, monkeypatch):
 
 
 def test_revise_help_imports_no_heavy_modules():
-    code = ("import argparse, sys\nfrom citeline.pipeline.rarr import commands\n"
+    code = ("import argparse, sys\nfrom citeline.pipeline.cli import revise as commands\n"
             "parser = argparse.ArgumentParser()\ncommands.register(parser.add_subparsers())\n"
             "try:\n    parser.parse_args(['revise', '--help'])\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in ('torch', 'transformers', 'spacy') if m in sys.modules]\n"
@@ -124,7 +124,7 @@ def test_revise_help_imports_no_heavy_modules():
 
 
 def test_the_corpus_becomes_a_bm25_retriever_with_exact_spans(tmp_path):
-    from citeline.pipeline.sentences import RegexSentenceSplitter
+    from citeline.core.sentences import RegexSentenceSplitter
 
     corpus = write_lines(tmp_path / "corpus.jsonl", [
         json.dumps({"id": "eiffel", "text": "The Eiffel Tower was finished in 1889. It is in Paris."}),

@@ -30,9 +30,9 @@ def test_revise_split_resumes_and_the_table_row_adds_up(tmp_path):
     reviser = Reviser(llm, MemoryRetriever(ev.reference_corpus(ROWS)), LexicalVerifier(1.0),
                       RarrConfig(question_samples=1))
     records = ev.sample(ROWS, "not attributable", None)
-    rows = ev.revise_split(reviser, records, tmp_path / "na.jsonl", progress=False)
+    rows = ev.revise_split(reviser, records, tmp_path / "na", progress=False)
     calls = len(llm.requests)
-    assert ev.revise_split(reviser, records, tmp_path / "na.jsonl", progress=False) == rows
+    assert ev.revise_split(reviser, records, tmp_path / "na", progress=False) == rows
     assert len(llm.requests) == calls  # resumed: nothing revised twice
     row = ev.table_row("scripted", "not attributable", rows)
     assert (row["attr before"], row["attr after"], row["edit rate"]) == ("0.000", "1.000", "1.000")

@@ -2,8 +2,8 @@ import pytest
 
 from citeline.pipeline.rarr import (RarrConfig, Reviser, RevisionResult, parse_fix, parse_gate,
                                     parse_questions, sentence_windows, word_diff)
-from citeline.pipeline.sentences import RegexSentenceSplitter
-from citeline.pipeline.types import Document
+from citeline.core.sentences import RegexSentenceSplitter
+from citeline.core.types import Document
 from citeline.verifiers.lexical import LexicalVerifier
 from tests.rarr_fakes import MemoryRetriever, prompt_kind, rarr_llm
 

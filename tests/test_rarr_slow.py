@@ -3,7 +3,7 @@
 import pytest
 
 from citeline.pipeline.rarr import RarrConfig, Reviser
-from citeline.pipeline.types import Document
+from citeline.core.types import Document
 from citeline.verifiers.lexical import LexicalVerifier
 from tests.rarr_fakes import MemoryRetriever
 
@@ -16,8 +16,8 @@ CORPUS = [Document("eiffel", "The Eiffel Tower was finished in 1889 as the entra
 
 @pytest.fixture(scope="module")
 def local_llm():
-    local = pytest.importorskip("citeline.pipeline.llm.local")
-    smollm2 = pytest.importorskip("citeline.pipeline.llm.smollm2")
+    local = pytest.importorskip("citeline.llm.local")
+    smollm2 = pytest.importorskip("citeline.llm.smollm2")
     try:
         smollm2.gguf_folder()
     except FileNotFoundError as error:

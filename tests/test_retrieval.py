@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citeline.pipeline.sentences import RegexSentenceSplitter
-from citeline.pipeline.types import Document, Passage, Verdict
+from citeline.core.sentences import RegexSentenceSplitter
+from citeline.core.types import Document, Passage, Verdict
 from citeline.retrievers import (
     BM25sRetriever,
     CorpusError,
@@ -235,7 +235,7 @@ def test_dense_with_an_injected_encoder():
 
 def test_reciprocal_rank_fusion_sums_reciprocal_ranks():
     ps = passages()
-    from citeline.pipeline.types import Hit
+    from citeline.core.types import Hit
 
     a = [Hit(ps[0], 9, "a"), Hit(ps[1], 8, "a")]
     b = [Hit(ps[1], 0.9, "b"), Hit(ps[2], 0.8, "b")]
@@ -307,9 +307,7 @@ def test_index_refuses_another_model(tmp_path, monkeypatch):
     out, _ = _dense_index(tmp_path, monkeypatch)
     with pytest.raises(IndexMismatchError, match="built with the dense model 'hash-encoder', not 'other'"):
         load_index(out, model="other")
-    from citeline.retrievers import dense
-
-    monkeypatch.setattr(dense, "model_fingerprint", lambda name: "hash-v2")  # the weights changed
+    monkeypatch.setattr(HashEncoder, "fingerprint", lambda self: "hash-v2")  # the weights changed
     with pytest.raises(IndexMismatchError, match="another version of 'hash-encoder'.*rebuild"):
         load_index(out)
 
@@ -369,3 +367,69 @@ def test_cli_help_does_not_import_heavy_modules():
             "build_parser(); heavy = [m for m in ('torch', 'spacy', 'faiss', 'bm25s', 'sentence_transformers', "
             "'colbert', 'langchain_core') if m in sys.modules]; print(heavy); assert not heavy")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
+
+
+class ToyModelRetriever:
+    """A model-bearing retriever that is neither dense nor ColBERT: BM25 with a named 'model'."""
+
+    name = "toy"
+    weights = "toy-v1"
+
+    def __init__(self, model: str = "toy-model") -> None:
+        from citeline.retrievers.bm25 import BM25sRetriever
+
+        self.model, self.inner = model, BM25sRetriever()
+
+    def config(self):
+        return {"kind": "toy", "model": self.model, "fingerprint": ToyModelRetriever.weights}
+
+    def index(self, passages, progress=False):
+        self.inner.index(passages)
+        self.passages = self.inner.passages
+        return self
+
+    def save(self, folder):
+        self.inner.save(folder)
+
+    def load(self, folder, passages):
+        self.inner = self.inner.load(folder, passages)
+        return self
+
+    def search(self, query, k=10):
+        return self.inner.search(query, k)
+
+    def search_batch(self, queries, k=10):
+        return self.inner.search_batch(queries, k)
+
+
+@pytest.fixture
+def toy_retriever(monkeypatch):
+    from citeline.retrievers.registry import RETRIEVERS
+
+    RETRIEVERS.add("toy", f"{__name__}:ToyModelRetriever", "a test retriever", options=("model",))
+    yield
+    RETRIEVERS.remove("toy")
+
+
+def test_a_registered_retriever_is_built_saved_and_checked_by_its_own_fingerprint(tmp_path, toy_retriever,
+                                                                                   monkeypatch):
+    # One registration is all `index build` needs; the old code fingerprinted any model-bearing
+    # retriever that was not dense as a ColBERT checkpoint.
+    from citeline.pipeline.cli import main
+    from citeline.retrievers import colbert
+
+    monkeypatch.setattr(colbert, "checkpoint_fingerprint", lambda name: pytest.fail("fingerprinted as ColBERT"))
+    out = tmp_path / "idx"
+    assert main(["index", "build", str(_corpus_file(tmp_path)), "--out", str(out), "--backend", "toy",
+                 "--model", "toy-model", "--splitter", "regex", "--no-progress"]) == 0
+    assert load_index(out).search("Seine", k=1)[0].passage.doc_id == "paris"
+    monkeypatch.setattr(ToyModelRetriever, "weights", "toy-v2")
+    with pytest.raises(IndexMismatchError, match="another version of 'toy-model'"):
+        load_index(out)
+
+
+def test_a_model_given_to_a_retriever_without_one_is_refused():
+    from citeline.retrievers.registry import make_retriever
+
+    with pytest.raises(ValueError, match="bm25s retriever uses no model"):
+        make_retriever("bm25s", "some-model")

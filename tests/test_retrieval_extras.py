@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from citeline.pipeline.sentences import RegexSentenceSplitter
-from citeline.pipeline.types import Document
+from citeline.core.sentences import RegexSentenceSplitter
+from citeline.core.types import Document
 from citeline.retrievers import (
     BM25sRetriever,
     ColBERTRetriever,

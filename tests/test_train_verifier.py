@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import citeline.pipeline  # noqa: F401  (the data model before the verifiers)
 from citeline.verifiers.train import (TrainConfig, TrainPair, balanced_sample, length_grouped_batches, load_source,
                                       split_attributionbench_dev)
 

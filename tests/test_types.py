@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citeline.pipeline.types import (
+from citeline.core.types import (
     Answer,
     CitationCheck,
     CitationMarker,
@@ -80,3 +80,11 @@ def test_from_dict_rejects_unknown_fields_and_bad_spans():
     data["claims"][0]["support"]["passages"][0]["end"] = 3
     with pytest.raises(SpanError):
         Report.from_dict(data)
+
+
+def test_records_refuse_to_write_nan_as_json():
+    import math
+
+    report = Report(Answer("a"), (), (), {"citation_recall": math.nan}, "v")
+    with pytest.raises(ValueError, match="JSON"):
+        report.to_json()

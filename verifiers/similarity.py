@@ -26,7 +26,8 @@ from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import pair_key
-from citeline.verifiers.loading import inference_precision, measured_precision, resolve_model_path
+from citeline.core.paths import resolve_pip_model
+from citeline.verifiers.loading import inference_precision, measured_precision
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -110,6 +111,9 @@ class EmbeddingSimilarity:
         similarity._model = model
         similarity._use_tokenizer(tokenizer)
         return similarity
+
+    def warm_up(self) -> None:
+        self._load()
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -220,7 +224,7 @@ class EmbeddingSimilarity:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = resolve_model_path(self.model_name_or_path)
+        path = resolve_pip_model(self.model_name_or_path)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             self._model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()

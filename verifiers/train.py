@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from citeline.verifiers.loading import resolve_model_path
+from citeline.core.paths import resolve_pip_model
 
 DEFAULT_SOURCES = {  # pairs drawn from each set (AttributionBench dev: see attributionbench_repeats)
     "fever": 4000,
@@ -379,7 +379,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     run = _start(config)
-    base = resolve_model_path(config.base_model)
+    base = resolve_pip_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=1, id2label={0: "supported"}, label2id={"supported": 0})
@@ -415,7 +415,7 @@ def train_token_alignment(config: TrainConfig, progress: bool = True) -> Path:
     from citeline.verifiers.similarity import token_tables
 
     run = _start(config)
-    base = resolve_model_path(config.base_model)
+    base = resolve_pip_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModel.from_pretrained(base, dtype=torch.float32)
     tables = token_tables(tokenizer)

@@ -17,7 +17,7 @@ WINDOW_MODES = ("sentences", "tokens")
 def sentence_owners(text: str, token_starts: Sequence[int]) -> list[int]:
     """For each token (by the character it starts at), the index of the sentence of ``text`` it
     falls in (RegexSentenceSplitter; a text with no sentence is one sentence)."""
-    from citeline.pipeline.sentences import RegexSentenceSplitter
+    from citeline.core.sentences import RegexSentenceSplitter
 
     starts = [start for start, _ in RegexSentenceSplitter().split(text)] or [0]
     return [max(bisect.bisect_right(starts, begin) - 1, 0) for begin in token_starts]

@@ -8,21 +8,21 @@ the aggregate over every result in the folder (resumed runs included).
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from citeline.pipeline.batch import prepare_run_folder, read_input
+from citeline.core.protocols import warm_up
+from citeline.core.sentences import splitter_name
 from citeline.pipeline.rarr.metrics import f1_ap
 from citeline.pipeline.rarr.results import RarrCounters
 from citeline.pipeline.rarr.revise import Reviser
-from citeline.pipeline.records import RecordError, parse_record_line
+from citeline.pipeline.records import RecordError
+from citeline.pipeline.runs import RESULTS, SUMMARY, mean, read_results, run_job
+from citeline.retrievers.corpus import corpus_hash
 
-RESULTS = "results.jsonl"
-SUMMARY = "summary.json"
+__all__ = ["RESULTS", "SUMMARY", "ReviseJob", "ReviseRun", "ReviseSummary", "read_results", "summarise",
+           "text_from_record"]
 TEXT_FIELDS = ("text", "answer", "claim")
 
 
@@ -64,53 +64,62 @@ def text_from_record(data: dict[str, Any]) -> str:
     raise RecordError(f"missing field 'text' (or 'answer'/'claim'); record has: {fields}")
 
 
+class ReviseJob:
+    """Revises records' texts with a ``Reviser``, one record at a time (RARR is sequential per text)."""
+
+    command = "revise"
+    failure = "revising failed"
+    batch_size = 1  # each record is appended and fsync'd as soon as it is revised
+
+    def __init__(self, reviser: Reviser) -> None:
+        self.reviser = reviser
+
+    def config(self) -> dict[str, Any]:
+        llm, retriever = self.reviser.llm, self.reviser.retriever
+        passages = getattr(retriever, "passages", None)
+        return {"rarr": asdict(self.reviser.config), "verifier": self.reviser.verifier.name,
+                "llm": getattr(llm, "name", type(llm).__name__), "model": _model_of(llm),
+                "retriever": getattr(retriever, "name", type(retriever).__name__),
+                "corpus": corpus_hash(passages) if passages else None,
+                "splitter": splitter_name(self.reviser.sentences)}
+
+    def warm_up(self) -> None:
+        for stage in (self.reviser.sentences, self.reviser.verifier, self.reviser.llm):
+            warm_up(stage)
+
+    def read(self, data: dict[str, Any], number: int) -> tuple[str, str]:
+        return str(data.get("id", f"line-{number}")), text_from_record(data)
+
+    def process(self, items: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        return [{"id": record_id, "status": "ok", "result": self.reviser.revise(text, id=record_id).to_dict()}
+                for record_id, text in items]
+
+    def summarise(self, rows: list[dict[str, Any]]) -> ReviseSummary:
+        return summarise_rows(rows)
+
+
 class ReviseRun:
-    """Revises every record of ``input_path`` into the folder ``out``."""
+    """Revises every record of ``input_path`` into the folder ``out`` (see ``ReviseJob``)."""
 
     def __init__(self, reviser: Reviser) -> None:
         self.reviser = reviser
 
     def run(self, input_path: Path, out: Path, resume: bool = False, overwrite: bool = False,
             limit: int | None = None, progress: bool = True) -> ReviseSummary:
-        done = prepare_run_folder(out, input_path, resume, overwrite)
-        todo = [(n, raw) for n, raw in read_input(input_path) if n not in done]
-        todo = todo[:limit] if limit is not None else todo
-        started = time.perf_counter()
-        with (out / RESULTS).open("a", encoding="utf-8") as sink, _progress(len(todo), progress) as bar:
-            for number, raw in todo:
-                sink.write(json.dumps(self._revise_line(number, raw), ensure_ascii=False) + "\n")
-                sink.flush()
-                os.fsync(sink.fileno())
-                bar.update(1)
-        summary = summarise(out)
-        summary.seconds, summary.records_this_run = time.perf_counter() - started, len(todo)
-        (out / SUMMARY).write_text(json.dumps(asdict(summary), indent=2) + "\n")
-        return summary
-
-    def _revise_line(self, number: int, raw: bytes) -> dict[str, Any]:
-        record_id = None
-        try:
-            data = parse_record_line(raw)
-            record_id = str(data.get("id", f"line-{number}"))
-            text = text_from_record(data)
-        except RecordError as error:
-            return {"line": number, "id": record_id, "status": "error", "error": str(error)}
-        try:
-            result = self.reviser.revise(text, id=record_id)
-        except Exception as error:  # noqa: BLE001 - reported per record, the run goes on
-            return {"line": number, "id": record_id, "status": "error",
-                    "error": f"revising failed: {type(error).__name__}: {error}"}
-        return {"line": number, "id": record_id, "status": "ok", "result": result.to_dict()}
+        return run_job(ReviseJob(self.reviser), input_path, out, resume, overwrite, limit, progress)
 
 
-def read_results(out: Path) -> list[dict[str, Any]]:
-    rows = (json.loads(line) for line in (out / RESULTS).read_text(encoding="utf-8").splitlines() if line.strip())
-    return sorted(rows, key=lambda row: row["line"])
+def _model_of(llm: Any) -> str | None:
+    model = getattr(llm, "model_path", None) or getattr(llm, "model", None)
+    return str(model) if model else None
 
 
 def summarise(out: Path) -> ReviseSummary:
     """The aggregate over every result saved in ``out``."""
-    rows = read_results(out)
+    return summarise_rows(read_results(out))
+
+
+def summarise_rows(rows: list[dict[str, Any]]) -> ReviseSummary:
     results = [row["result"] for row in rows if row["status"] == "ok"]
     summary = ReviseSummary(records=len(rows), revised=len(results))
     summary.failed = sum(row["status"] == "error" for row in rows)
@@ -119,9 +128,9 @@ def summarise(out: Path) -> ReviseSummary:
         metrics = [r["metrics"] for r in results]
         summary.changed = sum(r["revised"] != r["original"] for r in results)
         summary.claims = sum(m["claims_before"] for m in metrics)
-        summary.attribution_before = _mean(m["attribution_before"] for m in metrics)
-        summary.attribution_after = _mean(m["attribution_after"] for m in metrics)
-        summary.preservation = _mean(m["preservation"] for m in metrics)
+        summary.attribution_before = mean(m["attribution_before"] for m in metrics)
+        summary.attribution_after = mean(m["attribution_after"] for m in metrics)
+        summary.preservation = mean(m["preservation"] for m in metrics)
         summary.f1_ap = f1_ap(summary.attribution_after, summary.preservation)
         totals = RarrCounters()
         for r in results:
@@ -129,13 +138,3 @@ def summarise(out: Path) -> ReviseSummary:
         summary.counters = asdict(totals)
     return summary
 
-
-def _mean(values: Any) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
-
-
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="record", disable=not enabled, dynamic_ncols=True)

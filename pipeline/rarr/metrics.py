@@ -9,12 +9,10 @@ Gao et al. (2023) score a revision ``y`` of a text ``x`` with an attribution rep
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
-
-if TYPE_CHECKING:  # type-only: those packages may load models on import
-    from citeline.verifiers.base import Verifier
+from citeline.core.protocols import Verifier
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import Protocol, Sequence
 
-from citeline.pipeline.llm.base import LLM
+from citeline.core.generation import LLM
+from citeline.core.protocols import Retriever, Verifier
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter, window_spans
+from citeline.core.types import Hit, Passage
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.results import EvidenceSnippet, Question, RarrConfig, RarrCounters
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
-from citeline.pipeline.types import Hit, Passage
 from citeline.prompts import load_prompt
 
-if TYPE_CHECKING:  # type-only: those packages may load models on import
-    from citeline.retrievers.base import Retriever
-    from citeline.verifiers.base import Verifier
-
-_QUERY_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])?\s*(?P<prefix>I googled\s*:)?\s*(?P<query>.*?)\s*$", re.I)
-_PROMPT_LEAK = re.compile(r"\b(you said|i checked|i found this article)\s*:", re.I)
 ECHO_SIMILARITY = 0.85  # a non-question this close to a sentence of the text is an echo
 _QUESTION_WORDS = frozenset("""who whom whose what when where which why how is are was were do does did
     can could has have had will would should may might""".split())
@@ -31,20 +26,6 @@ _QUESTION_WORDS = frozenset("""who whom whose what when where which why how is a
 
 def _normalise(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
-
-
-def parse_questions(reply: str) -> list[str]:
-    """Queries in a reply: lines starting "I googled:", or bare lines that end with "?"."""
-    queries = []
-    for line in reply.splitlines():
-        match = _QUERY_LINE.match(line)  # always matches: every part of the pattern is optional
-        query = match.group("query").strip('"').strip()
-        if not query or _PROMPT_LEAK.search(query):
-            continue
-        asked = match.group("prefix") or query.endswith("?")
-        if asked and 2 <= len(query.split()) <= 40:
-            queries.append(query)
-    return queries
 
 
 def is_echo(query: str, sentences: Sequence[str]) -> bool:
@@ -76,7 +57,7 @@ class QuestionGenerator:
         claims = [text[s:e] for s, e in self.sentences.split(text)] or [text.strip()]
         found: dict[str, Question] = {}
         for reply in replies:
-            queries = parse_questions(reply)
+            queries = self.prompt.parse(reply)
             if not queries:
                 counters.question_parse_failures += 1
             for query in queries:
@@ -105,24 +86,14 @@ class VerifierRanker:
     def rank(self, query: str, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        return [v.probability for v in self.verifier.verify([(t, query) for t in texts])]
+        return [v.ranking_score for v in self.verifier.verify([(t, query) for t in texts])]
 
 
 def sentence_windows(passage: Passage, sentences: SentenceSplitter, size: int, stride: int) -> list[Passage]:
     """Windows of ``size`` consecutive sentences, ``stride`` apart, as exact sub-spans of ``passage``."""
-    spans = sentences.split(passage.text)
-    if not spans:
-        return []
-    windows, last_start = [], max(len(spans) - size, 0)
-    for first in range(0, last_start + 1, stride):
-        start, end = spans[first][0], spans[min(first + size, len(spans)) - 1][1]
-        windows.append(Passage(passage.doc_id, passage.start + start, passage.start + end,
-                               passage.text[start:end], dict(passage.metadata)))
-    if (last_start % stride) and windows[-1].end != passage.start + spans[-1][1]:
-        start, end = spans[last_start][0], spans[-1][1]  # make sure the tail is covered
-        windows.append(Passage(passage.doc_id, passage.start + start, passage.start + end,
-                               passage.text[start:end], dict(passage.metadata)))
-    return windows
+    return [Passage(passage.doc_id, passage.start + start, passage.start + end, passage.text[start:end],
+                    dict(passage.metadata))
+            for start, end in window_spans(sentences.split(passage.text), size, stride)]
 
 
 class EvidenceFinder:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from citeline.pipeline.types import Passage, from_dict, to_dict
+from citeline.core.types import JsonRecord, Passage
 
 QuestionSource = Literal["model", "claim"]  # "claim": the model gave no usable question
 GateLabel = Literal["agrees", "disagrees", "irrelevant", "unparsed"]
@@ -21,8 +20,6 @@ EditStatus = Literal[
 ]
 FALLBACK_EDITS = ("none", "evidence")
 GATE_MODES = ("reasoning", "choice")
-GATE_CHOICES = ("Therefore: This agrees with what you said.", "Therefore: This disagrees with what you said.",
-                "Therefore: This is irrelevant to what you said.")
 
 
 @dataclass(frozen=True)
@@ -125,7 +122,7 @@ class RarrMetrics:
 
 
 @dataclass(frozen=True)
-class RevisionResult:
+class RevisionResult(JsonRecord):
     """One revised text. ``original`` is never modified; ``revised`` equals it when nothing changed."""
 
     original: str
@@ -146,12 +143,3 @@ class RevisionResult:
     def changed(self) -> bool:
         return self.revised != self.original
 
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RevisionResult:
-        return from_dict(cls, data)

@@ -12,63 +12,19 @@ import difflib
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-from citeline.pipeline.llm.base import LLM, StructuredOutput
+from citeline.core.generation import LLM
+from citeline.core.protocols import Retriever, Verifier
+from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.report import ReportBuilder
 from citeline.pipeline.rarr.research import EvidenceFinder, EvidenceRanker, QuestionGenerator, VerifierRanker
-from citeline.pipeline.rarr.results import (GATE_CHOICES, EditStep, EvidenceSnippet, GateDecision, GateLabel,
+from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision,
                                             RarrConfig, RarrCounters, RarrMetrics, RevisionResult)
-from citeline.pipeline.sentences import RegexSentenceSplitter, SentenceSplitter
 from citeline.prompts import load_prompt
 
-if TYPE_CHECKING:  # type-only: those packages may load models on import
-    from citeline.retrievers.base import Retriever
-    from citeline.verifiers.base import Verifier
-
-_DECISION = re.compile(r"\b(disagrees?|agrees?|irrelevant)\b", re.I)
-_THEREFORE = re.compile(r"^\W*therefore\s*:?\s*(?P<rest>.*)$", re.I)
-_REASONING = re.compile(r"^\W*reasoning\s*:\s*(?P<rest>.*)$", re.I)
-_FIX = re.compile(r"^\W*my fix\s*:\s*(?P<fix>.*)$", re.I)
-_PROMPT_LEAK = re.compile(r"\b(you said|i checked|i found this article|this suggests)\s*:?", re.I)
-
-
-def parse_gate(reply: str) -> tuple[GateLabel, str]:
-    """(label, reasoning) from a "Therefore: This disagrees ..." reply; ("unparsed", "") otherwise.
-
-    The decision must be on a "Therefore:" line (or be the whole reply) and name exactly one
-    label: "agrees and disagrees" is no answer.
-    """
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
-    reasoning = next((m.group("rest") for m in map(_REASONING.match, lines) if m), "")
-    decisions = [m.group("rest") for m in map(_THEREFORE.match, lines) if m]
-    if not decisions and len(lines) == 1 and lines[0].lower().startswith("this "):
-        decisions = lines
-    if not decisions:
-        return "unparsed", reasoning
-    labels = {_label(word) for word in _DECISION.findall(decisions[0])}
-    if len(labels) != 1:
-        return "unparsed", reasoning
-    return labels.pop(), reasoning
-
-
-def _label(word: str) -> GateLabel:
-    word = word.lower()
-    if word.startswith("dis"):
-        return "disagrees"
-    return "agrees" if word.startswith("agree") else "irrelevant"
-
-
-def parse_fix(reply: str) -> str | None:
-    """The text after "My fix:" (its line only), or None when there is no usable fix."""
-    for line in reply.splitlines():
-        match = _FIX.match(line)
-        if match:
-            fix = match.group("fix").strip()
-            return fix if fix and not _PROMPT_LEAK.search(fix) else None
-    return None
 
 
 def clip_evidence(text: str, limit: int) -> str:
@@ -104,11 +60,10 @@ class AgreementGate:
         self.prompt = load_prompt(prompt)
 
     def check(self, text: str, question: str, evidence: str, counters: RarrCounters) -> GateDecision:
-        choice = StructuredOutput(choice=GATE_CHOICES) if self.config.gate_mode == "choice" else None
         [reply] = ask(self.llm, self.prompt, counters, max_tokens=self.config.max_new_tokens,
-                      seed=self.config.seed, stop=("\n\n", "You said:"), structured=choice,
+                      seed=self.config.seed, stop=("\n\n", "You said:"), constrained=self.config.gate_mode == "choice",
                       text=text, question=question, evidence=evidence)
-        label, reasoning = parse_gate(reply)
+        label, reasoning = self.prompt.parse(reply)
         if label == "unparsed":
             counters.gate_parse_failures += 1
         elif label == "disagrees":
@@ -128,7 +83,7 @@ class Editor:
         # about 4 characters a token: room for "This suggests ..." and the whole text once
         [reply] = ask(self.llm, self.prompt, counters, max_tokens=48 + len(text) // 3, seed=self.config.seed,
                       stop=("\n\n", "You said:"), text=text, question=question, evidence=evidence)
-        fix = parse_fix(reply)
+        fix = self.prompt.parse(reply)
         if fix is None:
             counters.edit_parse_failures += 1
             return EditStep(question, "unparsed", text, text, 0.0, reply)

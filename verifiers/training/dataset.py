@@ -132,7 +132,7 @@ def _split_documents(pairs: list[NLIPair], config: DataConfig,
 def _evidence_sentences(pairs: list[NLIPair], limit: int, rng: random.Random) -> list[tuple[NLIPair, str]]:
     """(pair, one sentence of its evidence), at most two per document; the sentence must be a
     plain statement of 6-40 words."""
-    from citeline.pipeline.sentences import RegexSentenceSplitter
+    from citeline.core.sentences import RegexSentenceSplitter
 
     splitter = RegexSentenceSplitter()
     by_text = {p.evidence: p for p in pairs if p.source in EVIDENCE_SOURCES}

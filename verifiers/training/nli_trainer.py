@@ -112,7 +112,7 @@ class Trainer:
         checkpoint there; returns the folder of the best model so far."""
         import torch
 
-        from citeline.verifiers.loading import resolve_model_path
+        from citeline.core.paths import resolve_pip_model
 
         config = self.config
         self.out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +120,7 @@ class Trainer:
             torch.set_num_threads(config.num_threads)
         torch.manual_seed(config.seed)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto" else config.device
-        tokenizer, model = self._load_model(resolve_model_path(config.base_model))
+        tokenizer, model = self._load_model(resolve_pip_model(config.base_model))
         model.to(device)
         encoded, targets, batches = self._prepare(tokenizer)
         total = len(batches)

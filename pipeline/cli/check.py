@@ -1,0 +1,172 @@
+"""``citeline check`` and ``citeline eval``. Standard library only at import time (fast --help)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from citeline.pipeline.cli.options import (add_batch, add_command, add_sources, add_splitter, add_verifier, fail,
+                                           splitter_from_args)
+
+CHECK_EXAMPLES = """\
+examples:
+  # an answer and two source files ([1] is the first --source)
+  citeline check --answer "Paris is the capital of France [1]." --source paris.txt --source berlin.txt
+
+  # a JSON record {"question": ..., "answer": ..., "sources": [...]}, machine-readable output
+  citeline check --record record.json --json > report.json
+
+  # the answer from a file (or - for stdin), sources as a JSON list of strings or
+  # {"id", "title", "text"} objects; cite them as [1] or by id, e.g. [paris]
+  citeline check --answer-file answer.txt --sources sources.json
+
+exit status: 0 every claim is supported by what it cites; 1 some claim is not (or cites a
+missing source); 2 the input could not be read.
+"""
+
+EVAL_EXAMPLES = """\
+examples:
+  citeline eval examples/answers.jsonl --out runs/example
+  citeline eval answers.jsonl --out runs/big --resume        # continue after a crash or Ctrl-C
+  citeline eval answers.jsonl --out runs/big --verifier lexical --limit 100
+
+input: one JSON object per line: {"id"?, "question"?, "answer", "sources"}, where sources is a list
+of strings or {"id"?, "title"?, "text"} objects ([1] cites the first). ALCE's "output"/"docs" work too.
+output: <out>/results.jsonl (one line per record, written as it goes), <out>/summary.json.
+exit status: 0 every record was checked and cites only existing sources; 1 some record could not
+be checked (its line number and reason are printed) or cites a missing source; 2 bad arguments.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    check = add_command(
+        subparsers, "check", help="check one answer's citations against its sources",
+        description="Split an answer into claims and check whether each claim's citations support it.",
+        epilog=CHECK_EXAMPLES)
+    given = check.add_mutually_exclusive_group(required=True)
+    given.add_argument("--answer", help="the answer text, with inline citations like [1]")
+    given.add_argument("--answer-file", type=Path, help="a file holding the answer ('-' reads stdin)")
+    given.add_argument("--record", type=Path, help="a JSON file {question, answer, sources}")
+    add_sources(check)
+    check.add_argument("--question", default="", help="the question the answer replies to")
+    check.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    check.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    _common(check)
+    check.set_defaults(func=run_check)
+
+    evaluate = add_command(
+        subparsers, "eval", help="batch-check a JSONL file of answers and print an aggregate report",
+        description="Check every record of a JSONL file; results are saved as they go and can be resumed.",
+        epilog=EVAL_EXAMPLES)
+    evaluate.add_argument("input", type=Path, help="JSONL file, one record per line")
+    add_batch(evaluate)
+    evaluate.add_argument("--batch-size", type=int, default=16, help="records per verifier batch (16)")
+    evaluate.add_argument("--details", action="store_true", help="also print each record's claim table")
+    _common(evaluate)
+    evaluate.set_defaults(func=run_eval)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_verifier(parser)
+    add_splitter(parser)
+    parser.add_argument("--no-source-check", action="store_true",
+                        help="skip checking each claim against every source (faster; no support rate)")
+
+
+def _checker(args: argparse.Namespace):
+    from citeline.core.claims import ClaimSplitter
+    from citeline.pipeline.check import CitationChecker
+    from citeline.verifiers.default import load_verifier
+
+    return CitationChecker(load_verifier(args.verifier), ClaimSplitter(splitter_from_args(args)),
+                           check_every_source=not args.no_source_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from citeline.pipeline.records import RecordError
+
+    try:
+        request = _read_check_request(args)
+        checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
+    except (OSError, RecordError, ValueError) as error:
+        return fail(str(error))
+    from citeline.pipeline.render import report_table
+
+    from citeline.core.errors import EnvironmentFailure
+
+    try:
+        report = checker.check_many([request])[0]
+    except (EnvironmentFailure, OSError) as error:  # e.g. spaCy or a model is missing: one line, no traceback
+        return fail(str(error))
+    if args.out:
+        args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
+    print(report.to_json(indent=2) if args.json else report_table(report))
+    fine = all(r.citations.recall == 1.0 for r in report.claims) and not report.metrics["invalid_citations"]
+    return 0 if fine else 1
+
+
+def _read_check_request(args: argparse.Namespace):
+    from citeline.core.types import Answer
+    from citeline.pipeline.check import CheckRequest
+    from citeline.pipeline.records import RecordError, documents_from_files, request_from_record
+
+    if args.record:
+        if args.source or args.sources:
+            raise RecordError("--record already holds the sources: drop --source/--sources")
+        return request_from_record(json.loads(args.record.read_text(encoding="utf-8")), args.record.stem)
+    if args.answer is not None:
+        answer = args.answer
+    elif str(args.answer_file) == "-":
+        answer = sys.stdin.read()
+    else:
+        answer = args.answer_file.read_text(encoding="utf-8")
+    if not answer.strip():
+        raise RecordError("the answer is empty: there is nothing to check")
+    documents = documents_from_files(args.source, args.sources)
+    return CheckRequest(Answer(answer, args.question), documents)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from citeline.pipeline.batch import EvalRun, RunFolderError, RunStopped
+
+    if not args.input.is_file():
+        return fail(f"no such input file: {args.input}")
+    if args.batch_size < 1 or (args.limit is not None and args.limit < 0):
+        return fail("--batch-size must be at least 1 and --limit at least 0")
+    from citeline.pipeline.render import summary_table
+
+    try:
+        runner = EvalRun(_checker(args), batch_size=args.batch_size)
+    except ValueError as error:  # a bad --verifier spec
+        return fail(str(error))
+    try:
+        summary = runner.run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
+                             limit=args.limit, progress=not args.no_progress)
+    except RunFolderError as error:
+        return fail(str(error))
+    except RunStopped as error:
+        return fail(f"{error}\nthe run stopped: finished records are saved in {args.out}; "
+                    f"fix the above and run the same command with --resume")
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished records are saved in {args.out}; "
+              f"run the same command with --resume to continue", file=sys.stderr)
+        return 130
+    if args.details:
+        _print_details(args.out)
+    print(summary_table(summary))
+    print(f"\nper-record reports: {args.out / 'results.jsonl'}")
+    return summary.exit_code
+
+
+def _print_details(out: Path) -> None:
+    from citeline.core.types import Report
+    from citeline.pipeline.batch import RESULTS
+    from citeline.pipeline.render import report_table
+
+    for line in (out / RESULTS).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if "report" in row:
+            report = Report.from_dict(row["report"])
+            print(f"## line {row['line']}: {report.id}\n{report.answer.question}\n\n{report_table(report)}\n")

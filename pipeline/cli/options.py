@@ -1,0 +1,86 @@
+"""Flags that several commands share, defined once so they mean the same everywhere.
+
+Choices and help come from the registries (``citeline.*.registry``, ``VERIFIERS``, ``SPLITTERS``),
+which import nothing heavy, so ``citeline --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HTTP_TIMEOUT = 120.0  # seconds per call to a generation server, for every command
+
+
+def fail(message: str) -> int:
+    """Print a command-line error (exit status 2: the input or the set-up is wrong)."""
+    print(f"citeline: error: {message}", file=sys.stderr)
+    return 2
+
+
+def add_command(subparsers: argparse._SubParsersAction, name: str, **settings: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help keeps its examples' layout (``epilog``)."""
+    return subparsers.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings)
+
+
+def add_sources(parser: argparse.ArgumentParser) -> None:
+    """--source (repeatable, in citation order) and --sources (one JSON list)."""
+    parser.add_argument("--source", type=Path, action="append", default=[],
+                        help="a source text file; repeat in citation order ([1] is the first)")
+    parser.add_argument("--sources", type=Path, help="a JSON file: a list of source strings or objects")
+
+
+def add_verifier(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    from citeline.verifiers.default import verifier_help
+
+    parser.add_argument("--verifier", default="default", help=f"{purpose}{verifier_help()} (default: default)")
+
+
+def add_splitter(parser: argparse.ArgumentParser) -> None:
+    from citeline.core.sentences import DEFAULT_SPLITTER, SPLITTERS
+
+    parser.add_argument("--splitter", choices=SPLITTERS.names(), default=DEFAULT_SPLITTER,
+                        help=f"sentence splitter: {SPLITTERS.help()}")
+
+
+def splitter_from_args(args: argparse.Namespace) -> Any:
+    from citeline.core.sentences import make_splitter
+
+    return make_splitter(args.splitter)
+
+
+def add_llm(parser: argparse.ArgumentParser) -> None:
+    """--backend, --model, --base-url, --api-key, --timeout: the generation backend."""
+    from citeline.llm.backends import LLMS
+
+    parser.add_argument("--backend", choices=LLMS.names(), default="local", help=f"generation backend: {LLMS.help()}")
+    parser.add_argument("--model", help="model folder or name (default: SmolLM2-135M-Instruct; "
+                                        "for a server: its first model)")
+    parser.add_argument("--base-url", help="a server backend's address, e.g. http://127.0.0.1:8000/v1")
+    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
+                        help="bearer token for a server backend (default: $OPENAI_API_KEY)")
+    parser.add_argument("--timeout", type=float, default=HTTP_TIMEOUT,
+                        help=f"seconds per call to a server backend ({HTTP_TIMEOUT:g})")
+
+
+def llm_from_args(args: argparse.Namespace) -> Any:
+    """The backend the flags name; a --base-url given to an in-process backend is refused."""
+    from citeline.llm.backends import load_llm, server_options
+
+    return load_llm(args.backend, args.model, args.base_url,
+                    **server_options(args.backend, api_key=args.api_key, timeout=args.timeout))
+
+
+def add_batch(parser: argparse.ArgumentParser, out_required: bool = True) -> None:
+    """--out, --resume | --overwrite, --limit, --no-progress: a resumable JSONL batch run."""
+    if out_required:
+        parser.add_argument("--out", type=Path, required=True, help="folder for results.jsonl and summary.json")
+    runs = parser.add_mutually_exclusive_group()
+    runs.add_argument("--resume", action="store_true",
+                      help="skip records already saved in --out (the configuration must be the same)")
+    runs.add_argument("--overwrite", action="store_true", help="discard the results already in --out")
+    parser.add_argument("--limit", type=int, help="process at most this many (new) records")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
