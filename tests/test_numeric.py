@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -262,13 +260,13 @@ def test_computations_only_use_numbers_the_claim_is_about():
     assert statuses(evidence, "Widgets and gadgets total 100.") == {"100": MATCHED}
 
 
-def test_the_derivation_search_stays_fast_on_a_large_table():
+def test_a_large_table_gets_a_verdict_for_every_claimed_number():
+    # Speed is measured by benchmarks/numeric.py; here: the bounded search still answers.
     rows = "\n".join(f"| Line item {i} | {1000 + 37 * i:,} | {900 + 41 * i:,} |" for i in range(120))
     evidence = "| | 2019 | 2018 |\n" + rows
-    started = time.perf_counter()
-    for i in range(20):
-        check_numbers(evidence, f"The line item total changed by {i}.{i}7% on average.")
-    assert time.perf_counter() - started < 2.0
+    for i in range(5):
+        result = check_numbers(evidence, f"The line item total changed by {i}.{i}7% on average.")
+        assert len(result.checks) == 1
 
 
 # ---------------------------------------------------------------------------------- the verifier
@@ -330,14 +328,6 @@ def test_a_number_edit_the_lexical_verifier_misses_is_caught():
     combined.warm_up()  # a base without warm_up is fine
 
 
-def test_extraction_and_checking_are_fast():
-    claim, evidence = "Revenue grew 12.2% to $1.23 billion in 2022.", TABLE
-    started = time.perf_counter()
-    for i in range(2000):
-        check_numbers(evidence + f" Note {i}.", claim)  # a new evidence text each time: no cache
-    assert time.perf_counter() - started < 2.0  # over 1,000 pairs a second on a slow CPU
-
-
 def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
     evidence = "| | 2019 | 2018 |\n| Net loss | (15,571) | (24,122) |"
     check = check_numbers(evidence, "The net loss changed by -8,551 from 2018 to 2019.").checks[0]
@@ -353,3 +343,14 @@ def test_spans_are_exact_and_checking_never_raises_on_any_text(text):
         assert text[q.start:q.end] == q.text and q.start < q.end
     result = check_numbers(text, text[::-1])
     assert all(c.status in (MATCHED, CONTRADICTED, UNSUPPORTED) for c in result.checks)
+
+
+def test_the_registry_wraps_any_verifier_spec_with_the_numeric_checker():
+    from citeline.verifiers.default import load_verifier
+
+    verifier = load_verifier("numeric:lexical@0.5")
+    assert isinstance(verifier, NumericVerifier) and verifier.base.name == "lexical@0.5"
+    evidence = "The company employs 12,000 people across 40 countries."
+    kept, changed = verifier.verify([(evidence, "The company has 12,000 employees."),
+                                     (evidence, "The company has 21,000 employees.")])
+    assert kept.label == SUPPORTED and changed.label == NOT_SUPPORTED

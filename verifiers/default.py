@@ -33,6 +33,9 @@ VERIFIERS.add("judge", "citeline.verifiers.judge:judge",
               "judge:BACKEND[:MODEL], an LLM judge on a generation backend (openai: server at $OPENAI_BASE_URL)")
 VERIFIERS.add("cascade", "citeline.verifiers.judge:cascade",
               "cascade:BACKEND[:MODEL], the default verifier with the judge deciding its uncertain band")
+VERIFIERS.add("numeric", "citeline.verifiers.numeric:numeric",
+              "numeric[:SPEC], the claim's numbers checked against the evidence (recomputing differences, "
+              "sums, ratios, growth), then SPEC (default: default) for the rest")
 MODEL_SPEC_HELP = ("or a Hugging Face model name or folder (MODEL#1 names its 'supported' class where its labels "
                    "do not, e.g. lytang/MiniCheck-RoBERTa-Large#1)")
 _SPEC = re.compile(r"^(?P<name>[a-z]+)(?:[@:](?P<argument>.*))?$")

@@ -882,7 +882,8 @@ class NumericVerifier:
         verdicts = []
         for result, base in zip(results, base_verdicts):
             if result.has_numbers and not result.supported:
-                probability = min(base.probability if base else 1.0, FAILED_NUMBER_CAP)
+                judged = base is not None and base.probability is not None
+                probability = min(base.probability if judged else 1.0, FAILED_NUMBER_CAP)
                 verdicts.append(Verdict(NOT_SUPPORTED, probability, self.name,
                                         contradiction=1.0 if result.count(CONTRADICTED) else None))
             elif base is not None:
@@ -902,3 +903,11 @@ class NumericVerifier:
                        or pairs[i][1]) for i in asked]
         answers = dict(zip(asked, self.base.verify(base_pairs))) if base_pairs else {}
         return [answers.get(i) for i in range(len(pairs))]
+
+
+def numeric(base: str | None = None) -> NumericVerifier:
+    """The registry's factory: ``numeric`` (numbers, then the default verifier) or
+    ``numeric:SPEC`` (numbers, then any other verifier spec, e.g. ``numeric:lexical``)."""
+    from citeline.verifiers.default import load_verifier
+
+    return NumericVerifier(load_verifier(base or "default"))
