@@ -17,3 +17,14 @@ def check_k(k: int) -> int:
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, not {k!r}")
     return k
+
+
+def from_fields(cls: Any, data: dict[str, Any], what: str = "config") -> Any:
+    """A dataclass built from a JSON object: an unknown key fails, naming the known ones."""
+    import dataclasses
+
+    known = sorted(f.name for f in dataclasses.fields(cls))
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} keys {unknown}; known: {known}")
+    return cls(**data)

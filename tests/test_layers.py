@@ -23,7 +23,6 @@ LAYERS = {
     # 3 applications: the command line, evaluations, training, benchmarks
     "citeline.pipeline.cli": 3,
     "citeline.evals": 3,
-    "citeline.verifiers.train": 3,
     "citeline.verifiers.training": 3,
     "benchmarks": 3,
 }

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from citeline.verifiers.train import (TrainConfig, TrainPair, balanced_sample, length_grouped_batches, load_source,
-                                      split_attributionbench_dev)
+from citeline.verifiers.training.attribution_config import TrainConfig
+from citeline.verifiers.training.attribution_data import (TrainPair, balanced_sample, load_source,
+                                                           split_attributionbench_dev)
 
 
 def _write(path: Path, rows: list[dict]) -> None:
@@ -91,13 +92,6 @@ def test_the_dev_split_holds_out_whole_questions_per_dataset_reproducibly():
     assert sorted(r.id for r in again) == sorted(r.id for r in held_out)
 
 
-def test_length_grouped_batches_cover_every_pair_once():
-    lengths = [random.Random(i).randint(5, 300) for i in range(103)]
-    batches = length_grouped_batches(lengths, 8, random.Random(0))
-    assert sorted(i for b in batches for i in b) == list(range(103))
-    assert all(len(b) <= 8 for b in batches)
-
-
 def test_config_rejects_unknown_keys_and_objectives(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"seed": 1, "learning_rat": 1e-5}))
@@ -128,7 +122,7 @@ def _examples(datasets: dict[str, bool]) -> tuple[list[_Row], list[list[float]]]
 
 
 def test_leave_one_dataset_out_scores_each_dataset_with_a_calibrator_fitted_on_the_others():
-    from citeline.verifiers.train import leave_one_dataset_out
+    from citeline.verifiers.training.attribution_calibration import leave_one_dataset_out
 
     assert leave_one_dataset_out(*_examples({"A": True, "B": True, "C": True})) == {
         "A": 100.0, "B": 100.0, "C": 100.0, "mean": 100.0}
@@ -148,7 +142,7 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
 
     from citeline.verifiers.calibrated import CalibratedVerifier
     from citeline.verifiers.default import load_verifier
-    from citeline.verifiers.train import main
+    from citeline.verifiers.training.attribution_calibration import main
 
     words = ["paris capital france", "berlin germany city", "river seine population"]
     rows = [{"id": f"{d}-{i}", "src_dataset": d, "question": f"what {i // 4}", "claim": words[i % 3],
@@ -191,8 +185,19 @@ def test_train_calibrate_export_and_load(nli_root, tmp_path, objective):
     assert 0.0 <= verdicts[0].probability <= 1.0 and verdicts[1].probability == 0.0
 
 
+def _load_objective(path: Path) -> str:
+    """The config's objective, loaded as the command loads it: "nli" is the three-class recipe's format."""
+    from citeline.verifiers.training.recipe import NLIRecipe
+
+    if json.loads(path.read_text(encoding="utf-8")).get("objective") == "nli":
+        NLIRecipe.load(path)
+        return "nli"
+    return TrainConfig.load(path).objective
+
+
 def test_the_shipped_configs_load():
     folder = Path(__file__).resolve().parents[1] / "verifiers/configs"
-    objectives = {path.name: TrainConfig.load(path).objective for path in folder.glob("*.json")}
-    assert objectives == {"citeline_attr.json": "calibrator", "minilm_cross_encoder.json": "cross_encoder",
+    objectives = {path.name: _load_objective(path) for path in folder.glob("*.json")}
+    assert objectives == {"citeline_attr.json": "calibrator", "citeline_nli.json": "nli",
+                          "minilm_cross_encoder.json": "cross_encoder",
                           "minilm_token_alignment.json": "token_alignment"}

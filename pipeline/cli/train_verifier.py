@@ -26,9 +26,9 @@ examples:
   # tune the embedding model's token alignment instead (objective "token_alignment")
   citeline train-verifier --config verifiers/configs/minilm_token_alignment.json
 
-The config is JSON with the fields of citeline.verifiers.train.TrainConfig (objective, base
-model, data mix, seed, max_length, calibrator_features, ...). Training data is read from
-data_dir (../shared/data by default). AttributionBench dev is split by question: a trained
+The config is JSON with the fields of citeline.verifiers.training.attribution_config.TrainConfig
+(objective, base model, data mix, seed, max_length, calibrator_features, ...). Training data is
+read from data_dir (../shared/data by default). AttributionBench dev is split by question: a trained
 network learns on one part and is chosen and calibrated on the held-out part. The run writes
 <output_dir>/model (the network, if any, with its calibrator.json and citeline.json),
 train_log.json and calibration.json (what each signal scores on dev; each calibrator
@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     if objective == "nli":
         from citeline.verifiers.training.recipe import main as run_recipe
     else:
-        from citeline.verifiers.train import main as run_recipe
+        from citeline.verifiers.training.attribution_calibration import main as run_recipe
     try:
         return run_recipe(args.config, args.output_dir, progress=not args.no_progress,
                           calibrate_only=args.calibrate_only, export_to=args.export)

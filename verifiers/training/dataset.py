@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from citeline.core.checks import from_fields
 from citeline.verifiers.training.sources import (CONTRADICTION, ENTAILMENT, NEUTRAL, NLIPair, jsonl, load_source,
                                                  text_id)
 
@@ -61,10 +62,7 @@ class DataConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown data config keys {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls(**data)
+        return from_fields(cls, data, "data config")
 
 
 def build(config: DataConfig, progress: bool = True) -> Path:

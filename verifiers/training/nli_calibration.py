@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from citeline.core.checks import from_fields
+
 DEFAULT_FEATURES = ("cross_encoder_logit", "contradiction_logit", "sentence_similarity", "token_recall",
                     "number_overlap")
 CONTRAST_KINDS = ("negation", "number", "entity")
@@ -31,10 +33,7 @@ class CalibrationConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown calibration keys {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
-        return cls(**data)
+        return from_fields(cls, data, "calibration config")
 
 
 @dataclass

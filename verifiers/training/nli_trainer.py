@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from citeline.core.checks import from_fields
 from citeline.verifiers.training.sources import LABELS, NOT_ENTAILMENT, NLIPair
 
 CHECKPOINT = "checkpoint"
@@ -49,11 +50,7 @@ class NLITrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NLITrainConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown training config keys {sorted(unknown)}; known: "
-                             f"{sorted(cls.__dataclass_fields__)}")
-        return cls(**data)
+        return from_fields(cls, data, "training config")
 
 
 def label_targets(labels: Sequence[str]) -> list[int]:

@@ -65,24 +65,26 @@ def inference_settings(recipe: NLIRecipe) -> dict[str, Any]:
             "split_claims": True, "precision": "float32"}
 
 
-def export(model_dir: Path, destination: str | Path) -> Path:
-    """The network in float16 (half the size; loaded back as float32 on CPU), its tokenizer, the
-    calibrator and settings, replacing the files in ``destination`` but its model card."""
+def export(model_dir: Path, destination: str | Path, network: str | None = "classifier") -> Path:
+    """Copy a model folder into ``destination`` (replacing its files but the model card,
+    README.md): the calibrator and settings, and the network, if any ("classifier" or
+    "encoder"), in float16 (half the size; the verifier loads it back as float32 on CPU)."""
     import shutil
-
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
-    for stale in destination.iterdir():
+    for stale in destination.iterdir():  # e.g. the weights of a network the new calibrator does not use
         if stale.is_file() and stale.name != "README.md":
             stale.unlink()
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
-    model.to(torch.float16).save_pretrained(destination)
-    AutoTokenizer.from_pretrained(model_dir).save_pretrained(destination)
+    if network:
+        import torch
+        from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+
+        loader = AutoModelForSequenceClassification if network == "classifier" else AutoModel
+        loader.from_pretrained(model_dir, dtype=torch.float32).to(torch.float16).save_pretrained(destination)
+        AutoTokenizer.from_pretrained(model_dir).save_pretrained(destination)
     for name in ("calibrator.json", "citeline.json"):
-        shutil.copy(model_dir / name, destination / name)
+        shutil.copy(Path(model_dir) / name, destination / name)
     return destination
 
 
