@@ -1,8 +1,11 @@
 """Inline citation markers: find them, resolve them against the sources, report the bad ones.
 
 Recognised forms: ``[1]``, ``[1, 2]``, ``[1-3]``, ``[1][2]``, ``[Source 2]``, and citations by
-source id (``[doc7]``, ``[wiki:Paris]``). A number is a 1-based position in the source list, as in
-ALCE. A bracket only counts as a citation when every part of it looks like one, so ``[sic]`` or
+source id (``[doc7]``, ``[wiki:Paris]``). A number is always a 1-based position in the source list,
+as in ALCE, whatever the sources' ids: with ids ``"2"`` and ``"1"``, ``[1]`` is still the first
+source. Any other part is matched against the ids (exactly, then ignoring case), and only then
+read as a labelled position (``[Source 2]``). Parsing is regular expressions over one bracket at a
+time, never recursion, so brackets nested to any depth cost linear time. A bracket only counts as a citation when every part of it looks like one, so ``[sic]`` or
 ``[citation needed]`` stay text, while ``[7]`` with three sources or ``[doc9]`` with no such id is
 kept as a marker whose bad part is reported.
 """
@@ -17,6 +20,7 @@ from citeline.core.types import CitationMarker
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,80})\]")
 _NUMBER = re.compile(r"(?:(?:source|doc|document|ref|reference|passage|citation)\s*)?#?\s*(\d+)", re.I)
 _RANGE = re.compile(r"(\d+)\s*[-\u2013\u2014]\s*(\d+)")
+_POSITIONS = re.compile(r"\d+(?:\s*[-\u2013\u2014\s]\s*\d+)*")  # "1", "1-3", "1 2": numbers only
 _ID_LIKE = re.compile(r"[\w.:/#-]*\d[\w.:/#-]*")  # one token with a digit: a plausible source id
 MAX_RANGE = 50  # "[1-1000]" is a typo, not a thousand citations
 
@@ -35,7 +39,8 @@ class _Resolver:
 
     def part(self, part: str, found: list[str], invalid: list[str]) -> bool:
         """Resolve one comma-separated part; False if it does not look like a citation at all."""
-        if part in self.by_id or part.casefold() in self.by_folded_id:
+        is_id = not _POSITIONS.fullmatch(part)  # numbers are positions, never ids
+        if is_id and (part in self.by_id or part.casefold() in self.by_folded_id):
             found.append(self.by_id.get(part) or self.by_folded_id[part.casefold()])
             return True
         if match := _NUMBER.fullmatch(part):

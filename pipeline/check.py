@@ -14,11 +14,12 @@ error ("supported by [3], which it does not cite") from an unsupported claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from citeline.core.claims import ClaimSplitter
 from citeline.core.protocols import Verifier
 from citeline.core.types import Answer, CitationCheck, Claim, ClaimResult, Document, Evidence, Report, Verdict
+from citeline.pipeline.sources import as_documents, empty_source_warnings
 
 ALCE_MAX_CITATIONS = 3
 
@@ -30,6 +31,7 @@ class CheckRequest:
     answer: Answer
     documents: tuple[Document, ...]
     id: str = ""
+    warnings: tuple[str, ...] = ()  # about the input (an empty source, replaced invalid Unicode), kept in the report
 
 
 def evidence_text(documents: Sequence[Document]) -> str:
@@ -82,9 +84,12 @@ class CitationChecker:
             self._verifier = load_default_verifier()
         return self._verifier
 
-    def check(self, answer: Answer | str, documents: Sequence[Document], id: str = "") -> Report:
+    def check(self, answer: Answer | str, documents: Any, id: str = "") -> Report:
+        """``documents``: ``Document``s, source strings or ``{"id"?, "title"?, "text"}`` dicts, in citation order."""
         answer = Answer(answer) if isinstance(answer, str) else answer
-        return self.check_many([CheckRequest(answer, tuple(documents), id)])[0]
+        documents = as_documents(documents)
+        request = CheckRequest(answer, documents, id, tuple(empty_source_warnings(documents)))
+        return self.check_many([request])[0]
 
     def check_many(self, requests: Sequence[CheckRequest]) -> list[Report]:
         split = self.claims.split_many([(r.answer.text, [d.id for d in r.documents]) for r in requests])
@@ -102,8 +107,9 @@ class CitationChecker:
                 for request, claims in zip(requests, split)]
 
     def _report(self, request: CheckRequest, results: list[ClaimResult]) -> Report:
+        metadata = {"warnings": list(request.warnings)} if request.warnings else {}
         return Report(answer=request.answer, documents=request.documents, claims=tuple(results),
-                      metrics=answer_metrics(results), verifier=self.verifier.name, id=request.id)
+                      metrics=answer_metrics(results), verifier=self.verifier.name, id=request.id, metadata=metadata)
 
 
 class _ClaimJob:

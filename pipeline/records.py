@@ -13,51 +13,64 @@ from typing import Any, Sequence
 
 from citeline.core.types import Answer, Document
 from citeline.pipeline.check import CheckRequest
+from citeline.pipeline.sources import (LONE_SURROGATE, SURROGATES_REPLACED, RecordError, as_documents, clean_text,
+                                       empty_source_warnings)
 
+__all__ = ["LONE_SURROGATE", "MAX_ANSWER_CHARS", "SURROGATES_REPLACED", "RecordError", "checked_answer",
+           "documents_from_files",
+           "documents_from_json", "parse_record_line", "request_from_record"]
 
-class RecordError(ValueError):
-    """A record that cannot be checked; the message says what is wrong and how to fix it."""
+# Work per record is bounded: a longer answer is refused with a reason naming --max-answer-chars.
+MAX_ANSWER_CHARS = 200_000
 
 
 def parse_record_line(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise RecordError(f"not UTF-8 text (byte {error.start}): re-encode the file as UTF-8") from None
+        raise RecordError(f"not UTF-8 text (byte {error.start}): re-encode the file as UTF-8", "not_utf8") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise RecordError(f"invalid JSON: {error.msg} at character {error.pos}") from None
+        raise RecordError(f"invalid JSON: {error.msg} at character {error.pos}", "invalid_json") from None
+    except RecursionError:  # the JSON parser recurses once per bracket
+        raise RecordError("the JSON is nested too deeply to read", "invalid_json") from None
     if not isinstance(data, dict):
-        raise RecordError(f"a record must be a JSON object, not {type(data).__name__}")
+        raise RecordError(f"a record must be a JSON object, not {type(data).__name__}", "not_an_object")
     return data
 
 
-def request_from_record(data: dict[str, Any], default_id: str = "") -> CheckRequest:
-    answer = _field(data, "answer", "output")
+def request_from_record(data: dict[str, Any], default_id: str = "",
+                        max_answer_chars: int | None = MAX_ANSWER_CHARS) -> CheckRequest:
+    """The check a record asks for; lone surrogates are replaced and empty sources noted in ``warnings``."""
+    warnings: list[str] = []
+    answer = checked_answer(_field(data, "answer", "output"), data.get("question", ""), max_answer_chars, warnings)
+    documents = documents_from_json(_field(data, "sources", "docs"), warnings)
+    record_id = data.get("id")
+    record_id = default_id if record_id is None else clean_text(str(record_id), "the id", warnings)
+    return CheckRequest(answer, documents, record_id, tuple(warnings + empty_source_warnings(documents)))
+
+
+def checked_answer(answer: Any, question: Any, max_answer_chars: int | None, warnings: list[str]) -> Answer:
+    """The answer and question, validated (a string, not empty, within the size limit) and cleaned."""
     if not isinstance(answer, str):
         raise RecordError(f"'answer' must be a string, not {type(answer).__name__}")
     if not answer.strip():
-        raise RecordError("'answer' is empty: there is nothing to check")
-    question = data.get("question", "")
+        raise RecordError("'answer' is empty: there is nothing to check", "empty_answer")
+    if max_answer_chars is not None and len(answer) > max_answer_chars:
+        raise RecordError(f"the answer has {len(answer):,} characters, over the limit of {max_answer_chars:,}: "
+                          f"raise it with --max-answer-chars (or split the answer)", "too_large")
     if not isinstance(question, str):
         raise RecordError(f"'question' must be a string, not {type(question).__name__}")
-    documents = documents_from_json(_field(data, "sources", "docs"))
-    record_id = str(data.get("id", default_id))
-    return CheckRequest(Answer(answer, question), documents, record_id)
+    return Answer(clean_text(answer, "the answer", warnings), clean_text(question, "the question", warnings))
 
 
-def documents_from_json(sources: Any) -> tuple[Document, ...]:
+def documents_from_json(sources: Any, warnings: list[str] | None = None) -> tuple[Document, ...]:
     if not isinstance(sources, list):
         raise RecordError(f"'sources' must be a list of strings or objects, not {type(sources).__name__}")
     if not sources:
         raise RecordError("'sources' is empty: give the passages the answer was written from")
-    documents = tuple(_document(item, position) for position, item in enumerate(sources, 1))
-    ids = [d.id for d in documents]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise RecordError(f"source ids must be unique; repeated: {duplicates}")
-    return documents
+    return as_documents(sources, warnings)
 
 
 def documents_from_files(files: Sequence[Path], sources_json: Path | None,
@@ -79,24 +92,10 @@ def documents_from_files(files: Sequence[Path], sources_json: Path | None,
     return tuple(Document(id=i, title=p.stem, text=p.read_text(encoding="utf-8")) for i, p in zip(ids, files))
 
 
-def _document(item: Any, position: int) -> Document:
-    if isinstance(item, str):
-        return Document(id=str(position), text=item)
-    if not isinstance(item, dict):
-        raise RecordError(f"source {position} must be a string or an object, not {type(item).__name__}")
-    text = item.get("text")
-    if not isinstance(text, str):
-        raise RecordError(f"source {position} has no 'text' string")
-    title = item.get("title") or ""
-    if not isinstance(title, str):
-        raise RecordError(f"source {position}: 'title' must be a string")
-    metadata = item.get("metadata") or {}
-    return Document(id=str(item.get("id", position)), text=text, title=title, metadata=metadata)
-
-
 def _field(data: dict[str, Any], name: str, alias: str) -> Any:
     if name in data:
         return data[name]
     if alias in data:
         return data[alias]
-    raise RecordError(f"missing field '{name}' (record has: {', '.join(sorted(data)) or 'no fields'})")
+    raise RecordError(f"missing field '{name}' (record has: {', '.join(sorted(data)) or 'no fields'})",
+                      "missing_field")

@@ -9,8 +9,10 @@ way for every command:
 - ``<out>/results.jsonl`` gets one line per record, keyed by its line number,
   ``{"line", "id", "status", <the job's result> | "error"}``, appended and fsync'd batch by batch,
   so a crash (even kill -9) loses at most the batch in flight and a cut line is dropped on resume;
-- a bad record is one error line and the run goes on; a record that breaks a batch is found by
-  retrying the batch one record at a time;
+- every record is isolated: whatever goes wrong while reading or processing one record (bad JSON,
+  a wrong field, a bug its input triggers) becomes that record's error line, with a short
+  ``error_kind`` and reason, and the run goes on; a record that breaks a batch is found by retrying
+  the batch one record at a time, so the outcome never depends on a record's batch;
 - an environment failure (a missing package or model, a server that cannot be reached) stops the
   run at once with one message (``RunStopped``), instead of an error line per record;
 - ``<out>/summary.json`` is the job's summary over every row in the folder, resumed runs included.
@@ -27,22 +29,24 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol, Sequence
 
 from citeline.core.errors import EnvironmentFailure
-from citeline.pipeline.records import RecordError, parse_record_line
+from citeline.pipeline.records import LONE_SURROGATE, SURROGATES_REPLACED, RecordError, parse_record_line
 
 RESULTS = "results.jsonl"
 RUN = "run.json"
 SUMMARY = "summary.json"
 # Failures of the machine rather than of a record: stop the run rather than blame every record.
 # (Records are parsed before processing, so an OSError while processing is a model or a file that
-# cannot be read, such as a verifier's missing weights.)
-ENVIRONMENT_FAILURES = (EnvironmentFailure, ImportError, MemoryError, OSError)
+# cannot be read, such as a verifier's missing weights.) A MemoryError is not one: a huge record
+# causes it, and the record after it may well fit.
+ENVIRONMENT_FAILURES = (EnvironmentFailure, ImportError, OSError)
+MAX_REASON_CHARS = 300  # an exception's message can quote a whole answer: keep error lines short
 
 
 class RunFolderError(RuntimeError):
     """The output folder holds another run, or results the user did not ask to keep."""
 
 
-class RunStopped(RuntimeError):
+class RunStopped(EnvironmentFailure):
     """The environment failed; finished records are saved and the message says what to fix."""
 
 
@@ -116,9 +120,10 @@ def prepare_run_folder(out: Path, input_path: Path, resume: bool, overwrite: boo
                                  f"input and settings, use another --out, or --overwrite to replace it")
         return _done_lines(results)
     out.mkdir(parents=True, exist_ok=True)
-    results.write_text("")
+    results.unlink(missing_ok=True)  # first, so a kill before the new run.json leaves no stale results
     (out / SUMMARY).unlink(missing_ok=True)
     run_file.write_text(json.dumps(pinned, indent=2, ensure_ascii=False) + "\n")
+    results.write_text("")
     return set()
 
 
@@ -169,7 +174,20 @@ def _done_lines(results: Path) -> set[int]:
     if len(complete) != len(data):
         with results.open("r+b") as handle:
             handle.truncate(len(complete))
-    return {json.loads(line)["line"] for line in complete.splitlines() if line.strip()}
+    return {_saved_line_number(results, number, line)
+            for number, line in enumerate(complete.splitlines(), 1) if line.strip()}
+
+
+def _saved_line_number(results: Path, number: int, line: bytes) -> int:
+    """The input line number a saved row answers; a row damaged by hand is named, not guessed at."""
+    try:
+        row = json.loads(line)
+        if isinstance(row, dict) and isinstance(row.get("line"), int):
+            return row["line"]
+    except ValueError:
+        pass
+    raise RunFolderError(f"line {number} of {results} is not a saved result (edited by hand?): delete that "
+                         f"line to check its record again, or pass --overwrite to start the run again")
 
 
 def _warm_up(job: Job) -> None:
@@ -187,13 +205,27 @@ def _process_batch(job: Job, batch: list[tuple[int, bytes]]) -> list[dict[str, A
         record_id = None
         try:
             data = parse_record_line(raw)
-            record_id = str(data["id"]) if "id" in data else None
+            record_id = _record_id(data)
             items.append((number, record_id, job.read(data, number)))
         except RecordError as error:
-            rows[number] = _error_row(number, record_id, str(error))
+            rows[number] = _error_row(number, record_id, str(error), error.kind)
+        except ENVIRONMENT_FAILURES as error:
+            raise RunStopped(str(error)) from error
+        except Exception as error:  # noqa: BLE001 - a record that trips a bug is that record's error
+            rows[number] = _error_row(number, record_id, _reason("reading failed", error), "internal_error")
     for (number, _, _), row in zip(items, _process_items(job, items)):
         rows[number] = {"line": number, **row}
     return [rows[number] for number, _ in batch]
+
+
+def _record_id(data: dict[str, Any]) -> str | None:
+    record_id = data.get("id")
+    return None if record_id is None else str(record_id)
+
+
+def _reason(what: str, error: BaseException) -> str:
+    text = f"{what}: {type(error).__name__}: {error}"
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 3] + "..."
 
 
 def _process_items(job: Job, items: list[tuple[int, str | None, Any]]) -> list[dict[str, Any]]:
@@ -207,19 +239,27 @@ def _process_items(job: Job, items: list[tuple[int, str | None, Any]]) -> list[d
         if len(items) > 1:
             return [row for item in items for row in _process_items(job, [item])]
         number, record_id, _ = items[0]
-        return [{"id": record_id, "status": "error", "error": f"{job.failure}: {type(error).__name__}: {error}"}]
+        return [{"id": record_id, "status": "error", "error_kind": "internal_error",
+                 "error": _reason(job.failure, error)}]
 
 
-def _error_row(number: int, record_id: str | None, reason: str) -> dict[str, Any]:
-    return {"line": number, "id": record_id, "status": "error", "error": reason}
+def _error_row(number: int, record_id: str | None, reason: str, kind: str) -> dict[str, Any]:
+    reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 3] + "..."
+    return {"line": number, "id": record_id, "status": "error", "error_kind": kind, "error": reason}
 
 
 def _line(row: dict[str, Any]) -> str:
-    """One JSONL line; a result that is not valid JSON (a NaN) is saved as that record's error."""
+    """One JSONL line; a result that is not valid JSON (a NaN) is saved as that record's error, and
+    text that is not valid Unicode (a lone surrogate a job let through) is replaced and reported."""
     try:
-        return json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
-    except ValueError as error:
-        return json.dumps(_error_row(row["line"], row.get("id"), f"the result is not valid JSON: {error}")) + "\n"
+        text = json.dumps(row, ensure_ascii=False, allow_nan=False)
+    except (ValueError, RecursionError) as error:
+        reason = _reason("the result is not valid JSON", error)
+        return json.dumps(_error_row(row["line"], row.get("id"), reason, "invalid_result")) + "\n"
+    if LONE_SURROGATE.search(text):
+        row = {**row, "warnings": [*row.get("warnings", ()), SURROGATES_REPLACED.format(where="the result")]}
+        text = LONE_SURROGATE.sub("\ufffd", json.dumps(row, ensure_ascii=False, allow_nan=False))
+    return text + "\n"
 
 
 def _progress(total: int, enabled: bool):

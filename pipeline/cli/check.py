@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from citeline.pipeline.cli.options import (add_batch, add_command, add_sources, add_splitter, add_verifier, fail,
-                                           splitter_from_args)
+from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_batch, add_command,
+                                           add_sources, add_splitter, add_verifier, fail, splitter_from_args)
+
+MAX_ANSWER_CHARS = 200_000  # pipeline.records.MAX_ANSWER_CHARS, not imported: --help stays light
 
 CHECK_EXAMPLES = """\
 examples:
@@ -22,9 +24,9 @@ examples:
   # {"id", "title", "text"} objects; cite them as [1] or by id, e.g. [paris]
   citeline check --answer-file answer.txt --sources sources.json
 
-exit status: 0 every claim is supported by what it cites; 1 some claim is not (or cites a
-missing source); 2 the input could not be read.
-"""
+citations: [n] is always the n-th source (1-based), whatever the sources' ids; any other text
+in brackets, such as [doc7], cites the source with that id.
+""" + EXIT_STATUS_HELP
 
 EVAL_EXAMPLES = """\
 examples:
@@ -35,9 +37,8 @@ examples:
 input: one JSON object per line: {"id"?, "question"?, "answer", "sources"}, where sources is a list
 of strings or {"id"?, "title"?, "text"} objects ([1] cites the first). ALCE's "output"/"docs" work too.
 output: <out>/results.jsonl (one line per record, written as it goes), <out>/summary.json.
-exit status: 0 every record was checked and cites only existing sources; 1 some record could not
-be checked (its line number and reason are printed) or cites a missing source; 2 bad arguments.
-"""
+A record that cannot be checked is saved as an error line with its reason, and the run goes on.
+""" + EXIT_STATUS_HELP
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,6 +74,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_splitter(parser)
     parser.add_argument("--no-source-check", action="store_true",
                         help="skip checking each claim against every source (faster; no support rate)")
+    parser.add_argument("--max-answer-chars", type=int, default=MAX_ANSWER_CHARS,
+                        help=f"refuse a longer answer, so work per record stays bounded ({MAX_ANSWER_CHARS:,})")
 
 
 def _checker(args: argparse.Namespace):
@@ -87,45 +90,52 @@ def _checker(args: argparse.Namespace):
 def run_check(args: argparse.Namespace) -> int:
     from citeline.pipeline.records import RecordError
 
+    if args.max_answer_chars < 1:
+        return fail("--max-answer-chars must be at least 1")
     try:
         request = _read_check_request(args)
         checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
     except (OSError, RecordError, ValueError) as error:
         return fail(str(error))
-    from citeline.pipeline.render import report_table
-
     from citeline.core.errors import EnvironmentFailure
+    from citeline.pipeline.batch import NO_CLAIMS
+    from citeline.pipeline.render import report_table
 
     try:
         report = checker.check_many([request])[0]
-    except (EnvironmentFailure, OSError) as error:  # e.g. spaCy or a model is missing: one line, no traceback
-        return fail(str(error))
+    except OSError as error:  # a model's files that cannot be read: the machine, not the input
+        raise EnvironmentFailure(str(error)) from error
     if args.out:
         args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
     print(report.to_json(indent=2) if args.json else report_table(report))
-    fine = all(r.citations.recall == 1.0 for r in report.claims) and not report.metrics["invalid_citations"]
-    return 0 if fine else 1
+    for warning in [*request.warnings, *([NO_CLAIMS] if not report.claims else [])]:
+        print(f"citeline: warning: {warning}", file=sys.stderr)
+    fine = report.claims and all(r.citations.recall == 1.0 for r in report.claims) \
+        and not report.metrics["invalid_citations"]
+    return EXIT_OK if fine else EXIT_FINDINGS
 
 
 def _read_check_request(args: argparse.Namespace):
-    from citeline.core.types import Answer
     from citeline.pipeline.check import CheckRequest
-    from citeline.pipeline.records import RecordError, documents_from_files, request_from_record
+    from citeline.pipeline.records import (RecordError, checked_answer, documents_from_files, parse_record_line,
+                                           request_from_record)
+    from citeline.pipeline.sources import empty_source_warnings
 
     if args.record:
         if args.source or args.sources:
             raise RecordError("--record already holds the sources: drop --source/--sources")
-        return request_from_record(json.loads(args.record.read_text(encoding="utf-8")), args.record.stem)
+        return request_from_record(parse_record_line(args.record.read_bytes()), args.record.stem,
+                                   args.max_answer_chars)
     if args.answer is not None:
         answer = args.answer
     elif str(args.answer_file) == "-":
         answer = sys.stdin.read()
     else:
         answer = args.answer_file.read_text(encoding="utf-8")
-    if not answer.strip():
-        raise RecordError("the answer is empty: there is nothing to check")
+    warnings: list[str] = []
+    checked = checked_answer(answer, args.question, args.max_answer_chars, warnings)
     documents = documents_from_files(args.source, args.sources)
-    return CheckRequest(Answer(answer, args.question), documents)
+    return CheckRequest(checked, documents, warnings=tuple(warnings + empty_source_warnings(documents)))
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -137,8 +147,10 @@ def run_eval(args: argparse.Namespace) -> int:
         return fail("--batch-size must be at least 1 and --limit at least 0")
     from citeline.pipeline.render import summary_table
 
+    if args.max_answer_chars < 1:
+        return fail("--max-answer-chars must be at least 1")
     try:
-        runner = EvalRun(_checker(args), batch_size=args.batch_size)
+        runner = EvalRun(_checker(args), batch_size=args.batch_size, max_answer_chars=args.max_answer_chars)
     except ValueError as error:  # a bad --verifier spec
         return fail(str(error))
     try:
@@ -146,9 +158,9 @@ def run_eval(args: argparse.Namespace) -> int:
                              limit=args.limit, progress=not args.no_progress)
     except RunFolderError as error:
         return fail(str(error))
-    except RunStopped as error:
-        return fail(f"{error}\nthe run stopped: finished records are saved in {args.out}; "
-                    f"fix the above and run the same command with --resume")
+    except RunStopped as error:  # exit status 3, from main
+        raise RunStopped(f"{error}\nthe run stopped: finished records are saved in {args.out}; "
+                         f"fix the above and run the same command with --resume") from error
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished records are saved in {args.out}; "
               f"run the same command with --resume to continue", file=sys.stderr)

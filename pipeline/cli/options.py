@@ -14,16 +14,33 @@ from typing import Any
 
 HTTP_TIMEOUT = 120.0  # seconds per call to a generation server, for every command
 
+# Exit status: one meaning each, for every command (README, "Exit codes").
+EXIT_OK = 0  # every claim is supported by what it cites (or the command simply succeeded)
+EXIT_FINDINGS = 1  # findings: an unsupported claim, a missing source, a record that could not be checked
+EXIT_USAGE = 2  # bad arguments or unreadable input
+EXIT_ENVIRONMENT = 3  # this machine cannot run it: a missing package or model, a server that cannot be reached
+EXIT_INTERNAL = 4  # a bug in citeline (--debug shows the traceback)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away (`citeline ... | head`), as for SIGPIPE
+EXIT_STATUS_HELP = """\
+exit status: 0 all claims supported; 1 findings (an unsupported claim, a missing source, a bad
+record); 2 usage or input error; 3 environment failure (a missing package or model, a server that
+cannot be reached); 4 internal error (a bug). Errors are one line; --debug adds the traceback.
+"""
+
 
 def fail(message: str) -> int:
-    """Print a command-line error (exit status 2: the input or the set-up is wrong)."""
+    """Print a command-line error (exit status 2: the arguments or the input are wrong)."""
     print(f"citeline: error: {message}", file=sys.stderr)
-    return 2
+    return EXIT_USAGE
 
 
 def add_command(subparsers: argparse._SubParsersAction, name: str, **settings: Any) -> argparse.ArgumentParser:
-    """A subcommand whose --help keeps its examples' layout (``epilog``)."""
-    return subparsers.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings)
+    """A subcommand whose --help keeps its examples' layout (``epilog``); ``--debug`` works after it too."""
+    parser = subparsers.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings)
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
+    return parser
 
 
 def add_sources(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,8 @@ examples:
 output (batch): <out>/results.jsonl, one line per record: the original and revised text, the diff,
 the attribution report, the metrics and counters of parse failures and fallbacks; <out>/summary.json.
 exit status: 0 every record was revised; 1 some record failed (its line number and reason are
-printed); 2 bad arguments or an unreadable corpus.
+printed); 2 bad arguments or an unreadable corpus; 3 environment failure (a missing package or
+model, a server that cannot be reached); 4 internal error (a bug; --debug shows the traceback).
 """
 
 
@@ -149,8 +150,10 @@ def _run_batch(args: argparse.Namespace, reviser) -> int:
     try:
         summary = ReviseRun(reviser).run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
                                          limit=args.limit, progress=not args.no_progress)
-    except (RunFolderError, RunStopped) as error:
+    except RunFolderError as error:
         return fail(str(error))
+    except RunStopped:  # exit status 3, from main
+        raise
     print(json.dumps({k: v for k, v in vars(summary).items() if k != "problems"}, indent=2))
     print(f"edit rate {summary.edit_rate:.2f}")
     for problem in summary.problems:
