@@ -25,11 +25,13 @@ LAYERS = {
     "citeline.evals": 3,
     "citeline.verifiers.training": 3,
     "benchmarks": 3,
+    # the package's top level: the one-liner `citeline.check`, over the workflows (matched exactly)
+    "citeline": 3,
 }
 LAYER_NAMES = ("foundation", "stages", "workflows", "applications")
 
 # Folder -> import name of the package it holds (pyproject.toml's package-dir).
-FOLDERS = {"core": "citeline.core", "prompts": "citeline.prompts", "llm": "citeline.llm",
+FOLDERS = {"citeline": "citeline", "core": "citeline.core", "prompts": "citeline.prompts", "llm": "citeline.llm",
            "retrievers": "citeline.retrievers", "verifiers": "citeline.verifiers",
            "pipeline": "citeline.pipeline", "evals": "citeline.evals", "benchmarks": "benchmarks"}
 
@@ -38,7 +40,8 @@ PENDING: set[tuple[str, str]] = set()
 
 
 def layer_of(module: str) -> int | None:
-    matches = [prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + ".")]
+    matches = [prefix for prefix in LAYERS
+               if module == prefix or (module.startswith(prefix + ".") and prefix != "citeline")]
     return LAYERS[max(matches, key=len)] if matches else None
 
 

@@ -206,3 +206,35 @@ def test_a_null_source_id_becomes_its_position(tmp_path):
     record = {"answer": "Alpha beta [1].", "sources": [{"id": None, "text": "alpha beta"}]}
     code, rows = eval_lines(tmp_path, [json.dumps(record)])
     assert code == 0 and rows[1]["report"]["documents"][0]["id"] == "1"
+
+
+# 5. The Python API a RAGAS or MiniCheck user guesses.
+
+def test_the_one_liner_takes_strings_dicts_and_documents():
+    import citeline
+
+    sources = ["alpha beta", {"id": "g", "title": "G", "text": "gamma"}, citeline.Document("d", "delta")]
+    report = citeline.check("Alpha beta [1]. Gamma [g]. Delta [3].", sources, verifier="lexical", splitter="regex")
+    assert isinstance(report, citeline.Report)
+    assert [r.citations.recall for r in report.claims] == [1.0, 1.0, 1.0]
+    data = report.to_dict()
+    assert isinstance(data, dict) and data["metrics"]["claims"] == 3.0
+    assert citeline.check("Alpha [1].", "alpha", verifier="lexical", splitter="regex").metrics["citation_recall"] == 1.0
+
+
+def test_the_checker_takes_plain_strings_and_warns_about_an_empty_one():
+    from citeline.core.claims import ClaimSplitter
+    from citeline.core.sentences import RegexSentenceSplitter
+    from citeline.pipeline import CitationChecker
+    from citeline.verifiers.lexical import LexicalVerifier
+
+    checker = CitationChecker(LexicalVerifier(), ClaimSplitter(RegexSentenceSplitter()))
+    report = checker.check("Alpha beta [1].", ["alpha beta", ""])
+    assert report.claims[0].citations.recall == 1.0
+    assert report.metadata["warnings"] == ["source 2 is empty: no claim can be supported by it"]
+
+
+def test_import_citeline_stays_light():
+    code = "import citeline, sys\nprint([m for m in ('numpy', 'torch', 'spacy') if m in sys.modules], callable(citeline.check))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert done.stdout.strip() == "[] True"
