@@ -15,7 +15,7 @@ $(BIN)/citeline: pyproject.toml
 install: $(BIN)/citeline
 
 demo: install
-	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details
+	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details || [ $$? -eq 1 ]  # 1: findings, shown above
 
 test: install
 	$(BIN)/python -m pytest -q -rs
