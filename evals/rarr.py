@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                  for split in args.splits.split(",")]
     except (ValueError, RunFolderError, RunStopped) as error:
         print(f"citeline.evals.rarr: error: {error}", file=sys.stderr)
-        return 2
+        return 3 if isinstance(error, RunStopped) else 2  # 3: the environment failed (the README's exit codes)
     text = markdown(table)
     (folder / "table.md").write_text(text + "\n", encoding="utf-8")
     print(f"AttributionBench dev, {args.limit} texts per split (seeded sample), BM25 over 5-sentence windows "

@@ -107,6 +107,14 @@ def test_a_bug_is_one_line_and_status_4_and_debug_shows_the_traceback(tmp_path, 
     assert "Traceback" in capsys.readouterr().err
 
 
+def test_a_server_that_cannot_be_reached_is_status_3(tmp_path, capsys):
+    pytest.importorskip("httpx")
+    (tmp_path / "a.txt").write_text("alpha")
+    assert main(["generate", "--question", "Q", "--source", str(tmp_path / "a.txt"), "--backend", "openai",
+                 "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]) == 3
+    assert "cannot connect" in capsys.readouterr().err
+
+
 def test_exit_status_0_only_when_every_claim_is_supported(tmp_path):
     supported = {"answer": "Alpha beta [1].", "sources": ["alpha beta"]}
     unsupported = {"answer": "Alpha beta [1].", "sources": ["gamma delta"]}

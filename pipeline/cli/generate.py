@@ -20,7 +20,8 @@ examples:
   citeline generate --answer "The tower is in Paris. It opened in 1889." --source eiffel.txt
 
 exit status: 0 an answer came back and every citation points at a source; 1 some citation points
-at no source, or the answer is empty; 2 bad input or the engine failed (the reason is printed).
+at no source, or the answer is empty; 2 bad input or the engine answered something unusable;
+3 environment failure (the engine is missing or the server cannot be reached); 4 internal error.
 """
 
 
@@ -50,6 +51,7 @@ def _documents(args: argparse.Namespace):
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from citeline.core.errors import EnvironmentFailure
     from citeline.core.generation import LLMError
     from citeline.pipeline.cited import CitedAnswerer
     from citeline.prompts import PromptError
@@ -61,6 +63,8 @@ def run_generate(args: argparse.Namespace) -> int:
         answerer = CitedAnswerer(llm_from_args(args), prompt=args.prompt, max_tokens=args.max_tokens,
                                  temperature=args.temperature, seed=args.seed)
         cited = answerer.answer(args.question, documents)
+    except EnvironmentFailure:  # a server that cannot be reached, a missing engine: exit status 3, from main
+        raise
     except (OSError, ValueError, PromptError, LLMError) as error:
         return fail(str(error))
     return _show(cited, args)

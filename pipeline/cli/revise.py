@@ -68,13 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_revise(args: argparse.Namespace) -> int:
+    from citeline.core.errors import EnvironmentFailure
+
     if args.input and not args.out:
         return fail("--input needs --out, the folder the results are written to")
     if (args.resume or args.overwrite or args.limit) and not args.input:
         return fail("--resume, --overwrite and --limit apply to a batch (--input)")
     try:
         reviser = build_reviser(args)
-    except (OSError, ValueError, ImportError) as error:
+    except ImportError as error:  # a missing package: exit status 3, from main
+        raise EnvironmentFailure(str(error)) from error
+    except (OSError, ValueError) as error:
         return fail(str(error))
     return _run_batch(args, reviser) if args.input else _run_one(args, reviser)
 
