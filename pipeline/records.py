@@ -83,7 +83,10 @@ def documents_from_files(files: Sequence[Path], sources_json: Path | None,
     if sources_json and files:
         raise RecordError("give sources either as --source files or as one --sources JSON file, not both")
     if sources_json:
-        return documents_from_json(json.loads(sources_json.read_text(encoding="utf-8")))
+        try:
+            return documents_from_json(json.loads(sources_json.read_text(encoding="utf-8")))
+        except RecursionError:  # the JSON parser recurses once per bracket
+            raise RecordError(f"{sources_json}: the JSON is nested too deeply to read", "invalid_json") from None
     if not files:
         raise RecordError("no sources: pass --source FILE (repeatable) or --sources FILE.json")
     stems = [p.stem for p in files]

@@ -7,8 +7,9 @@ way for every command:
 - ``<out>/run.json`` pins the input (path and hash) and the job's whole configuration; ``--resume``
   continues only the same run, and refuses another one naming what differs;
 - ``<out>/results.jsonl`` gets one line per record, keyed by its line number,
-  ``{"line", "id", "status", <the job's result> | "error"}``, appended and fsync'd batch by batch,
-  so a crash (even kill -9) loses at most the batch in flight and a cut line is dropped on resume;
+  ``{"line", "id", "status", <the job's result> | "error_kind" and "error", "warnings"?}``, appended
+  and fsync'd batch by batch, so a crash (even kill -9) loses at most the batch in flight and a cut
+  line is dropped on resume, while a line damaged in the middle is named rather than guessed at;
 - every record is isolated: whatever goes wrong while reading or processing one record (bad JSON,
   a wrong field, a bug its input triggers) becomes that record's error line, with a short
   ``error_kind`` and reason, and the run goes on; a record that breaks a batch is found by retrying

@@ -185,6 +185,19 @@ def test_check_record_gives_a_clear_error_or_a_result(tmp_path, capsys, text, co
         assert json.loads(captured.out)["metrics"]["claims"] >= 1
 
 
+def test_check_reports_an_answer_without_claims_and_replaces_invalid_unicode(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("alpha beta")
+    (tmp_path / "deep.json").write_text(DEEP_JSON)
+    argv = ["--source", str(tmp_path / "a.txt"), *FAST]
+    assert main(["check", "--answer", "[1]", *argv]) == 1
+    assert "no claim to check" in capsys.readouterr().err
+    assert main(["check", "--answer", "Alpha \udced beta [1].", *argv]) == 0  # undecodable bytes in argv
+    captured = capsys.readouterr()
+    assert "\ufffd" in captured.out and "lone surrogates" in captured.err
+    assert main(["check", "--answer", "Alpha [1].", "--sources", str(tmp_path / "deep.json"), *FAST]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+
 def test_the_answer_size_limit_is_configurable(tmp_path):
     long = {"answer": "Alpha beta [1]. " * 20, "sources": ["alpha beta"]}
     code, rows = eval_lines(tmp_path, [json.dumps(long)], "--max-answer-chars", "100")
