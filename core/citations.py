@@ -20,7 +20,9 @@ from citeline.core.types import CitationMarker
 _BRACKET = re.compile(r"\[([^\[\]\n]{0,80})\]")
 _NUMBER = re.compile(r"(?:(?:source|doc|document|ref|reference|passage|citation)\s*)?#?\s*(\d+)", re.I)
 _RANGE = re.compile(r"(\d+)\s*[-\u2013\u2014]\s*(\d+)")
-_POSITIONS = re.compile(r"\d+(?:\s*[-\u2013\u2014\s]\s*\d+)*")  # "1", "1-3", "1 2": numbers only
+# "1", "1-3", "1 2": numbers only. Each way through it is unique (a dash or else spaces between
+# numbers), so a near miss such as "1   1   1 ... x" fails in linear time, not exponential.
+_POSITIONS = re.compile(r"\d+(?:\s*[-\u2013\u2014]\s*\d+|\s+\d+)*")
 _ID_LIKE = re.compile(r"[\w.:/#-]*\d[\w.:/#-]*")  # one token with a digit: a plausible source id
 MAX_RANGE = 50  # "[1-1000]" is a typo, not a thousand citations
 

@@ -74,6 +74,11 @@ def test_marker_parsing_is_linear_and_recursion_free_on_deep_brackets():
     assert [m.raw for m in markers] == ["[1]"]
 
 
+def test_a_near_miss_of_a_citation_is_read_in_linear_time():
+    # 19 groups of "1" and three spaces: a backtracking pattern tries 3**19 ways before failing
+    assert find_markers("[" + "1   " * 19 + "x]", ["a"]) == []
+
+
 def test_resume_names_a_corrupted_middle_line_of_the_results(tmp_path, capsys):
     lines = [json.dumps(GOOD)] * 3
     eval_lines(tmp_path, lines)
