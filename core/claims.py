@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Sequence
 
 from citeline.core.citations import find_markers, mask_markers, strip_markers
@@ -35,9 +36,9 @@ def _claims(answer: str, markers: list[CitationMarker], spans: list[Span]) -> li
     if not spans:
         return []
     owned: list[list[CitationMarker]] = [[] for _ in spans]
+    starts = [start for start, _ in spans]  # sorted: a binary search keeps long answers linear-ish
     for marker in markers:
-        owner = max((i for i, (start, _) in enumerate(spans) if start <= marker.start), default=0)
-        owned[owner].append(marker)
+        owned[max(bisect_right(starts, marker.start) - 1, 0)].append(marker)
     claims = []
     for (start, end), mine in zip(spans, owned):
         start = min([start] + [m.start for m in mine])

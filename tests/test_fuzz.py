@@ -1,4 +1,4 @@
-"""Fuzzing ``citeline eval`` end to end (issue 15): 10,000 seeded records of 40 kinds, valid and
+"""Fuzzing ``citeline eval`` end to end (issue 15): 10,000 seeded records of 44 kinds, valid and
 malformed. No record stops the run, every record is in results.jsonl exactly once, every bad one
 says why; and a run killed with SIGKILL at three seeded moments, resumed each time, ends with the
 same rows as the clean run. (About 10 s on two cores: lexical verifier, regex splitter.)"""
@@ -25,6 +25,11 @@ def sentence(rng, cite="[1]"):
 
 def sources(rng, count=3):
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) for _ in range(count)]
+
+
+def over_the_limit(text, limit=200_000):
+    """``text`` repeated past the default --max-answer-chars."""
+    return text * (limit // len(text) + 1)
 
 
 def record(answer, source_list, **extra):
@@ -63,7 +68,7 @@ KINDS = {
     "surrogate_in_source": lambda r: ('{"answer": "Alpha beta [1].", "sources": ["alpha \\udfff beta"]}', "warned"),
     "surrogate_in_metadata": lambda r: ('{"answer": "Alpha [1].", "sources": [{"text": "alpha", '
                                         '"metadata": {"k": "\\udc80"}}]}', "warned"),
-    "huge_answer": lambda r: (record(sentence(r) * 12_000, sources(r)), "error"),
+    "huge_answer": lambda r: (record(over_the_limit(sentence(r)), sources(r)), "error"),
     "large_answer": lambda r: (record(" ".join(sentence(r) for _ in range(400)), sources(r)), "checked"),
     "numeric_string_ids": lambda r: (record("Alpha [1]. Beta [2].", [{"id": "2", "text": "beta"},
                                                                      {"id": "1", "text": "alpha"}]), "checked"),
@@ -72,6 +77,10 @@ KINDS = {
     "duplicate_ids": lambda r: (record(sentence(r), [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]), "error"),
     "empty_id": lambda r: (record(sentence(r), [{"id": "", "text": "x"}]), "error"),
     "object_id": lambda r: (record(sentence(r), [{"id": {"a": 1}, "text": "x"}]), "error"),
+    "near_miss_brackets": lambda r: (record("Alpha [" + "1   " * r.randint(10, 19) + "x] beta [1].", ["alpha"]),
+                                     "checked"),
+    "many_markers": lambda r: (record("Alpha beta [1][2]. " * r.randint(1000, 2500), ["alpha beta", "beta"]),
+                               "checked"),
     "out_of_range_citation": lambda r: (record(sentence(r, f"[{r.randint(4, 10**6)}]"), sources(r)), "checked"),
     "range_citation": lambda r: (record(sentence(r, r.choice(["[1-3]", "[1–2]", "[3-1]", "[1-1000]"])),
                                         sources(r)), "checked"),
@@ -87,7 +96,7 @@ KINDS = {
     "not_utf8": lambda r: (b'{"answer": "Alpha \xff\xfe [1].", "sources": ["alpha"]}', "error"),
 }
 RARE = {"nested_brackets_in_answer", "deep_json", "deep_json_in_a_field", "huge_answer", "large_answer",
-        "very_long_line"}  # big lines: a few of each keep the test fast
+        "very_long_line", "many_markers"}  # big lines: a few of each keep the test fast
 
 
 def corpus(rng):
