@@ -33,6 +33,8 @@ def parse_record_line(raw: bytes) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise RecordError(f"invalid JSON: {error.msg} at character {error.pos}", "invalid_json") from None
+    except ValueError as error:  # not a decoding error: an integer literal too long to convert, say
+        raise RecordError(f"invalid JSON: {error}", "invalid_json") from None
     except RecursionError:  # the JSON parser recurses once per bracket
         raise RecordError("the JSON is nested too deeply to read", "invalid_json") from None
     if not isinstance(data, dict):
@@ -44,7 +46,8 @@ def request_from_record(data: dict[str, Any], default_id: str = "",
                         max_answer_chars: int | None = MAX_ANSWER_CHARS) -> CheckRequest:
     """The check a record asks for; lone surrogates are replaced and empty sources noted in ``warnings``."""
     warnings: list[str] = []
-    answer = checked_answer(_field(data, "answer", "output"), data.get("question", ""), max_answer_chars, warnings)
+    question = data.get("question") or ""  # null: no question, as a null id is no id
+    answer = checked_answer(_field(data, "answer", "output"), question, max_answer_chars, warnings)
     documents = documents_from_json(_field(data, "sources", "docs"), warnings)
     record_id = data.get("id")
     record_id = default_id if record_id is None else clean_text(str(record_id), "the id", warnings)

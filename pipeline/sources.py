@@ -8,6 +8,7 @@ matters when an answer cites it by name (``[doc7]``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any, Iterable
 
 from citeline.core.types import Document
@@ -44,8 +45,7 @@ def as_documents(sources: Any, warnings: list[str] | None = None) -> tuple[Docum
         raise RecordError(f"'sources' must be a list of strings or objects, not {type(sources).__name__}")
     warnings = [] if warnings is None else warnings
     documents = tuple(_document(item, position, warnings) for position, item in enumerate(sources, 1))
-    ids = [d.id for d in documents]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    duplicates = sorted(i for i, n in Counter(d.id for d in documents).items() if n > 1)
     if duplicates:
         raise RecordError(f"source ids must be unique; repeated: {duplicates}")
     return documents

@@ -203,6 +203,15 @@ def test_check_reports_an_answer_without_claims_and_replaces_invalid_unicode(tmp
     assert "nested too deeply" in capsys.readouterr().err
 
 
+def test_more_malformed_records_each_get_their_reason(tmp_path):
+    many = {"answer": "Alpha [1].", "sources": ["alpha"] + [{"id": "d", "text": "x"}] * 2 + ["y"] * 50_000}
+    code, rows = eval_lines(tmp_path, ['{"answer": "Alpha [1].", "sources": ["alpha"], "n": ' + "9" * 5000 + "}",
+                                       json.dumps(many),
+                                       json.dumps({"answer": "Alpha [1].", "question": None, "sources": ["alpha"]})])
+    assert code == 1 and rows[1]["error_kind"] == "invalid_json"
+    assert "repeated: ['d']" in rows[2]["error"] and rows[3]["status"] == "ok"
+
+
 def test_the_answer_size_limit_is_configurable(tmp_path):
     long = {"answer": "Alpha beta [1]. " * 20, "sources": ["alpha beta"]}
     code, rows = eval_lines(tmp_path, [json.dumps(long)], "--max-answer-chars", "100")
