@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Work per answer is bounded: a longer one is refused with a reason naming --max-answer-chars.
+MAX_ANSWER_CHARS = 200_000
+
 
 def check_query(query: Any) -> str:
     if not isinstance(query, str):

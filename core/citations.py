@@ -5,7 +5,8 @@ source id (``[doc7]``, ``[wiki:Paris]``). A number is always a 1-based position 
 as in ALCE, whatever the sources' ids: with ids ``"2"`` and ``"1"``, ``[1]`` is still the first
 source. Any other part is matched against the ids (exactly, then ignoring case), and only then
 read as a labelled position (``[Source 2]``). Parsing is regular expressions over one bracket at a
-time, never recursion, so brackets nested to any depth cost linear time. A bracket only counts as a citation when every part of it looks like one, so ``[sic]`` or
+time, never recursion, so brackets nested to any depth cost linear time. A bracket only counts
+as a citation when every part of it looks like one, so ``[sic]`` or
 ``[citation needed]`` stay text, while ``[7]`` with three sources or ``[doc9]`` with no such id is
 kept as a marker whose bad part is reported.
 """

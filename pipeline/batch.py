@@ -159,7 +159,8 @@ def _problems(row: dict[str, Any]) -> list[dict[str, Any]]:
         found.insert(0, {"line": row["line"], "status": "no_claims", "reason": NO_CLAIMS})
     elif row["status"] == "invalid_citations":
         bad = [f"[{c}]" for claim in row["report"]["claims"] for c in _invalid(claim)]
-        found.insert(0, {"line": row["line"], "status": row["status"], "reason": f"cites no such source: {', '.join(bad)}"})
+        reason = f"cites no such source: {', '.join(bad)}"
+        found.insert(0, {"line": row["line"], "status": row["status"], "reason": reason})
     return found
 
 

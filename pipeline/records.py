@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from citeline.core.checks import MAX_ANSWER_CHARS
 from citeline.core.types import Answer, Document
 from citeline.pipeline.check import CheckRequest
 from citeline.pipeline.sources import (LONE_SURROGATE, SURROGATES_REPLACED, RecordError, as_documents, clean_text,
@@ -20,8 +21,6 @@ __all__ = ["LONE_SURROGATE", "MAX_ANSWER_CHARS", "SURROGATES_REPLACED", "RecordE
            "documents_from_files",
            "documents_from_json", "parse_record_line", "request_from_record"]
 
-# Work per record is bounded: a longer answer is refused with a reason naming --max-answer-chars.
-MAX_ANSWER_CHARS = 200_000
 
 
 def parse_record_line(raw: bytes) -> dict[str, Any]:

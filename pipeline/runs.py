@@ -225,8 +225,11 @@ def _record_id(data: dict[str, Any]) -> str | None:
 
 
 def _reason(what: str, error: BaseException) -> str:
-    text = f"{what}: {type(error).__name__}: {error}"
-    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 3] + "..."
+    return _shorten(f"{what}: {type(error).__name__}: {error}")
+
+
+def _shorten(reason: str) -> str:
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 3] + "..."
 
 
 def _process_items(job: Job, items: list[tuple[int, str | None, Any]]) -> list[dict[str, Any]]:
@@ -245,8 +248,7 @@ def _process_items(job: Job, items: list[tuple[int, str | None, Any]]) -> list[d
 
 
 def _error_row(number: int, record_id: str | None, reason: str, kind: str) -> dict[str, Any]:
-    reason = reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS - 3] + "..."
-    return {"line": number, "id": record_id, "status": "error", "error_kind": kind, "error": reason}
+    return {"line": number, "id": record_id, "status": "error", "error_kind": kind, "error": _shorten(reason)}
 
 
 def _line(row: dict[str, Any]) -> str:

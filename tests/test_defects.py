@@ -142,7 +142,7 @@ def test_an_environment_failure_mid_run_keeps_finished_records(tmp_path, monkeyp
         return real(self, requests)
 
     monkeypatch.setattr(batch.EvalJob, "process", unreachable_after_one_batch)
-    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex", "--batch-size", "2") == 3  # environment failure
+    assert _eval(tmp_path, "--verifier", "lexical", "--splitter", "regex", "--batch-size", "2") == 3  # environment
     assert "cannot be reached" in capsys.readouterr().err
     rows = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
     assert [json.loads(r)["status"] for r in rows] == ["ok", "ok"]  # no error row per record

@@ -270,6 +270,7 @@ def test_the_checker_takes_plain_strings_and_warns_about_an_empty_one():
 
 
 def test_import_citeline_stays_light():
-    code = "import citeline, sys\nprint([m for m in ('numpy', 'torch', 'spacy') if m in sys.modules], callable(citeline.check))"
+    code = ("import citeline, sys\n"
+            "print([m for m in ('numpy', 'torch', 'spacy') if m in sys.modules], callable(citeline.check))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.strip() == "[] True"

@@ -7,10 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from citeline.core.checks import MAX_ANSWER_CHARS
 from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_batch, add_command,
                                            add_sources, add_splitter, add_verifier, fail, splitter_from_args)
-
-MAX_ANSWER_CHARS = 200_000  # pipeline.records.MAX_ANSWER_CHARS, not imported: --help stays light
 
 CHECK_EXAMPLES = """\
 examples:
