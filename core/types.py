@@ -132,6 +132,7 @@ class Verdict:
     # of the evidence text it was given that decided (the window that supports best).
     contradiction: float | None = None
     window: tuple[int, ...] | None = None
+    reasons: tuple[str, ...] = ()  # why it is not supported, where the verifier can say (numbers)
 
     @property
     def judged(self) -> bool:

@@ -185,6 +185,7 @@ class _ClaimJob:
             problems.append(f"only the first {len(self.cited)} citations were checked (ALCE's limit)")
         if support and support.verdict and support.verdict.label != "supported":
             problems.append(f"cited sources do not support it ({_p(support.verdict)})")
+            problems += support.verdict.reasons
         for source_id in check.irrelevant:
             problems.append(f"cites [{positions[source_id]}] needlessly: the other citations already support it")
         if best and best.verdict and best.verdict.label == "supported" and not check.recall:

@@ -98,3 +98,15 @@ def test_titles_are_part_of_the_evidence_as_in_alce():
 def test_no_source_check_skips_support_rate():
     report = checker(check_every_source=False).check("Alpha beta [1].", DOCS)
     assert "support_rate" not in report.metrics and report.claims[0].best_source is None
+
+
+def test_a_wrong_number_is_explained_in_the_claims_problems():
+    from citeline.verifiers.numeric import NumericVerifier
+
+    table = "| | 2022 | 2021 |\n| Return on assets | 11.9% | 10.2% |"
+    checker = CitationChecker(NumericVerifier(LexicalVerifier()), ClaimSplitter(RegexSentenceSplitter()))
+    report = checker.check("Return on assets was 12.4% in 2022 [1].", [Document("t", table)])
+    problems = report.claims[0].problems
+    assert report.claims[0].support.verdict.label == "not_supported"
+    assert "claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)" in problems
+    assert report.to_dict()["claims"][0]["support"]["verdict"]["reasons"]  # kept in the JSON report

@@ -885,7 +885,8 @@ class NumericVerifier:
                 judged = base is not None and base.probability is not None
                 probability = min(base.probability if judged else 1.0, FAILED_NUMBER_CAP)
                 verdicts.append(Verdict(NOT_SUPPORTED, probability, self.name,
-                                        contradiction=1.0 if result.count(CONTRADICTED) else None))
+                                        contradiction=1.0 if result.count(CONTRADICTED) else None,
+                                        reasons=tuple(result.problems)))
             elif base is not None:
                 verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window))
             else:
