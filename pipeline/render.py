@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from typing import Sequence
 
 from citeline.core.types import Report
@@ -15,10 +14,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
                      + [line(r) for r in rows])
-
-
-def _shorten(text: str, width: int) -> str:
-    return textwrap.shorten(" ".join(text.split()), width=width, placeholder="...")
 
 
 def _verdict_text(verdict) -> str:
@@ -36,7 +31,8 @@ def report_table(report: Report) -> str:
             cites += " !" + ",".join(claim.invalid_citations)
         verdict = result.support.verdict if result.support else None
         support = _verdict_text(verdict) if verdict else "unchecked"
-        rows.append([str(number), _shorten(claim.check_text, 60), cites, support,
+        # The whole claim: a cut one can hide what is wrong (a swapped name at its end).
+        rows.append([str(number), " ".join(claim.check_text.split()), cites, support,
                      "; ".join(result.problems) or "ok"])
     m = report.metrics
     footer = (f"citation recall {m['citation_recall']:.2f} | citation precision {m['citation_precision']:.2f}"

@@ -110,3 +110,12 @@ def test_a_wrong_number_is_explained_in_the_claims_problems():
     assert report.claims[0].support.verdict.label == "not_supported"
     assert "claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)" in problems
     assert report.to_dict()["claims"][0]["support"]["verdict"]["reasons"]  # kept in the JSON report
+
+
+def test_the_claim_table_shows_whole_claims():
+    from citeline.pipeline.render import report_table
+
+    long_claim = ("The tower that was designed by the engineering company of Gustave Eiffel and built for the "
+                  "1889 World's Fair stands in Berlin [1].")
+    report = checker(LexicalVerifier()).check(long_claim, [Document("d", "The tower stands in Paris.")])
+    assert "stands in Berlin" in report_table(report)
