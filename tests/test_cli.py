@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -202,3 +203,22 @@ def test_a_bad_verifier_spec_is_a_clean_error_that_names_the_choices(command, tm
 def test_the_cli_runs_as_a_module_as_make_bench_starts_it():
     done = subprocess.run([sys.executable, "-m", "citeline.pipeline.cli", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("usage: citeline")
+
+
+@pytest.mark.slow
+def test_library_load_bars_only_with_verbose(tmp_path):
+    """transformers' "Loading weights" bar and load report stay out of the output unless asked for."""
+    pytest.importorskip("transformers")
+    from tests.tiny_models import tiny_bert
+
+    model = tiny_bert(tmp_path / "model", ("entailment", "neutral", "contradiction"))
+    source = tmp_path / "source.txt"
+    source.write_text("paris is the capital of france")
+    command = [sys.executable, "-m", "citeline.pipeline.cli", "check", "--answer", "paris is a city [1].",
+               "--source", str(source), "--verifier", str(model), "--splitter", "regex"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_HUB_DISABLE", "TRANSFORMERS_"))}
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    loud = subprocess.run(command + ["--verbose"], capture_output=True, text=True, env=env)
+    assert quiet.returncode == loud.returncode and "| 1 |" in quiet.stdout
+    assert "Loading weights" not in quiet.stderr + quiet.stdout
+    assert "Loading weights" in loud.stderr

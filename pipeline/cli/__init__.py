@@ -12,7 +12,7 @@ import os
 import sys
 
 from citeline.pipeline.cli.options import (EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                                           EXIT_STATUS_HELP, EXIT_USAGE)
+                                           EXIT_STATUS_HELP, EXIT_USAGE, add_output_flags, quiet_libraries)
 
 COMMAND_MODULES = (
     "citeline.pipeline.cli.check",  # check, eval
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"citeline {_version()}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also after the command)")
+    add_output_flags(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMAND_MODULES:
         try:
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    if not args.verbose:
+        quiet_libraries()
+    if args.quiet and hasattr(args, "no_progress"):
+        args.no_progress = True
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit where it cannot be handled

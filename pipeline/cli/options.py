@@ -38,9 +38,30 @@ def fail(message: str) -> int:
 def add_command(subparsers: argparse._SubParsersAction, name: str, **settings: Any) -> argparse.ArgumentParser:
     """A subcommand whose --help keeps its examples' layout (``epilog``); ``--debug`` works after it too."""
     parser = subparsers.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings)
-    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback of an error")
+    add_output_flags(parser, default=argparse.SUPPRESS)
     return parser
+
+
+def add_output_flags(parser: argparse.ArgumentParser, default: Any = False) -> None:
+    """--debug, --quiet, --verbose: accepted before the command and after it."""
+    parser.add_argument("--debug", action="store_true", default=default, help="show the traceback of an error")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("--quiet", action="store_true", default=default,
+                       help="no progress bars, citeline's own included: results, warnings and errors only")
+    noise.add_argument("--verbose", action="store_true", default=default,
+                       help="also show the progress bars and load reports of the libraries citeline uses "
+                            "(transformers, huggingface_hub), hidden by default")
+
+
+def quiet_libraries() -> None:
+    """Keep third-party progress bars and load reports ("Loading weights", "LOAD REPORT") out of
+    the output, where they would land among or after the results. Set before those libraries are
+    imported; a variable the user set wins."""
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 def add_sources(parser: argparse.ArgumentParser) -> None:
