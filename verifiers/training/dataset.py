@@ -13,8 +13,11 @@ Synthetic pairs (see perturb.py for the edits):
 - every supported claim, edited: negation, numbers, entities, quantifiers, swapped arguments
   (contradiction), an unsupported clause fused on (neutral), compressions and reorderings
   (entailment);
-- evidence sentences as claims: the sentence itself, two sentences fused, each also edited;
-  and the evidence with that sentence deleted (neutral: MiniCheck's trick);
+- evidence sentences as claims: the sentence itself, each also edited; and the evidence with that
+  sentence deleted (neutral: MiniCheck's trick). Two sentences of one document are fused only
+  where they are neighbours in the shuffled list, which the shipped data never had: fusion
+  positives are missing from it (kept as is so that the data rebuilds identically; the next
+  data version should pair sentences by document);
 - hard negatives: the claim against the most similar other document (BM25), neutral.
 """
 

@@ -280,21 +280,8 @@ class Evaluator:
 
 
 def contrast_scores(rows: list[dict[str, Any]], scores: Sequence[float], threshold: float = 0.5) -> dict[str, Any]:
-    """Per edit kind: macro-F1 of supported vs not over the originals that have that edit and the
-    edits themselves; and the share of originals accepted."""
-    from citeline.evals.attributionbench import macro_f1
+    """Per edit kind {"pairs", "macro_f1"} (see evals.contrast), and "original_accepted" (%)."""
+    from citeline.evals.contrast import score_rows
 
-    by_pair: dict[int, dict[str, float]] = {}
-    for row, score in zip(rows, scores):
-        by_pair.setdefault(row["pair_id"], {})[row["recipe"]] = score
-    result: dict[str, Any] = {}
-    for kind in sorted({r["recipe"] for r in rows} - {"original"}):
-        gold, predicted = [], []
-        for recipes in by_pair.values():
-            if kind in recipes and "original" in recipes:
-                gold += [1, 0]
-                predicted += [int(recipes["original"] >= threshold), int(recipes[kind] >= threshold)]
-        result[kind] = {"pairs": len(gold) // 2, "macro_f1": macro_f1(gold, predicted)}
-    originals = [r["original"] for r in by_pair.values() if "original" in r]
-    result["original_accepted"] = 100 * sum(s >= threshold for s in originals) / max(len(originals), 1)
-    return result
+    kinds, accepted = score_rows(rows, [score >= threshold for score in scores])
+    return {**kinds, "original_accepted": accepted}
