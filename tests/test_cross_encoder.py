@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from citeline.verifiers.cross_encoder import (
@@ -237,3 +239,20 @@ def test_empty_evidence_supports_nothing_without_running_the_model(nli_model):
     verifier = CrossEncoderVerifier(nli_model)
     assert verifier.scores([("  ", "paris")])[0].support == 0.0
     assert verifier.chunks_scored == 0
+
+
+def test_auto_precision_is_timed_once_per_machine_and_model_shape(tmp_path, monkeypatch, nli_model):
+    from citeline.verifiers import loading
+
+    monkeypatch.setenv("CITELINE_CACHE", str(tmp_path))
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    timed = []
+    monkeypatch.setattr(loading, "_time_forward",
+                        lambda model: timed.append(model) or {"float32": 1.0, "bfloat16": 0.5})
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(nli_model)
+    assert loading.measured_precision(model) == "bfloat16"
+    assert loading.measured_precision(model) == "bfloat16" and len(timed) == 1  # remembered
+    assert list(json.loads((tmp_path / "precision.json").read_text()).values()) == ["bfloat16"]
+    monkeypatch.setattr(loading, "_time_forward", lambda model: {"float32": 1.0, "bfloat16": 0.95})
+    (tmp_path / "precision.json").unlink()
+    assert loading.measured_precision(model) == "float32"  # bfloat16 must win by 10%

@@ -1,6 +1,6 @@
 """A calibrated verifier: a small logistic regression over embedding similarity, token alignment
-and cheap lexical and numeric signals, optionally with a fine-tuned cross-encoder's score,
-fitted on AttributionBench dev.
+and cheap lexical and numeric signals, optionally with a cross-encoder's support and
+contradiction logits (an entailment model stored in the same folder).
 
 Why: on attribution data an unsupported claim usually names something the evidence lacks (an
 entity, a figure, a detail), which word, number and token-alignment overlap with the whole

@@ -2,10 +2,12 @@
 (evidence, claim) pairs.
 
 Works with NLI models (DeBERTa-MNLI, ...), MiniCheck-style binary models and citeline's own
-shipped model. Evidence longer than the model's window is split into overlapping token windows
-that fit beside the claim; a claim's support is the maximum over its windows (as in MiniCheck),
-because one passage that entails the claim is enough. With ``max_windows``, only the windows that
-share most content words with the claim are scored: long evidence then costs a bounded amount.
+entailment model. Evidence longer than the model's window is split into windows that fit beside
+the claim (overlapping token windows, or windows of whole sentences); a claim's support is the
+maximum over its windows (as in MiniCheck), because one passage that entails the claim is
+enough, and a model with a contradiction class also gives the most contradicting window's
+P(contradiction). With ``max_windows``, only the windows that share most content words with the
+claim are scored: long evidence then costs a bounded amount.
 """
 
 from __future__ import annotations
