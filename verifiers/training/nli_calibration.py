@@ -12,6 +12,7 @@ sample is read here.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -133,8 +134,7 @@ def calibrate(model_dir: Path, contrast_path: Path, config: CalibrationConfig, s
     columns = [FEATURES.index(f) for f in config.features]
     oof = out_of_fold(dev, columns, config)
     chosen = best_threshold(dev, oof)
-    entailment_alone = [1 / (1 + __import__("math").exp(-row[FEATURES.index("cross_encoder_logit")]))
-                        for row in dev.rows]
+    entailment_alone = [1 / (1 + math.exp(-row[FEATURES.index("cross_encoder_logit")])) for row in dev.rows]
     summary = {"features": config.features, "rows": {o: dev.origin.count(o) for o in set(dev.origin)},
                "out_of_fold": chosen, "entailment_model_alone_at_0.5": scores_at(dev, entailment_alone, 0.5),
                "entailment_model_alone_best": best_threshold(dev, entailment_alone)}
