@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from citeline.core.protocols import warm_up
-from citeline.core.sentences import splitter_name
+from citeline.core.sentences import DEFAULT_SPLITTER, make_splitter, splitter_name
 from citeline.core.types import Report
 from citeline.pipeline.check import CheckRequest, CitationChecker
 from citeline.pipeline.records import MAX_ANSWER_CHARS, request_from_record
-from citeline.pipeline.runs import RESULTS, RUN, SUMMARY, RunFolderError, RunStopped, mean, read_results, run_job
+from citeline.pipeline.runs import (RESULTS, RUN, SUMMARY, Engine, RunFolderError, RunStopped, mean, read_results,
+                                    run_job)
 
-__all__ = ["NO_CLAIMS", "RESULTS", "RUN", "SUMMARY", "EvalJob", "EvalRun", "EvalSummary", "RunFolderError",
+__all__ = ["NO_CLAIMS", "RESULTS", "RUN", "SUMMARY", "EvalJob", "EvalRun", "EvalSettings", "EvalSummary", "RunFolderError",
            "RunStopped", "report_status", "summarise"]
 
 NO_CLAIMS = "the answer has no claim to check (nothing is left once its citation markers are removed)"
@@ -57,11 +58,35 @@ class EvalSummary:
         return 1 if findings else 0
 
 
+@dataclass(frozen=True)
+class EvalSettings:
+    """An eval job as plain settings (what ``citeline eval``'s flags say), so that a Ray actor can
+    build the same job, and load its models, where it runs."""
+
+    verifier: str = "default"
+    splitter: str = DEFAULT_SPLITTER
+    check_every_source: bool = True
+    batch_size: int = 16
+    max_answer_chars: int | None = MAX_ANSWER_CHARS
+
+    def checker(self) -> CitationChecker:
+        """The checker these settings name; nothing loads until first use (a bad spec: ValueError)."""
+        from citeline.core.claims import ClaimSplitter
+        from citeline.verifiers.default import load_verifier
+
+        return CitationChecker(load_verifier(self.verifier), ClaimSplitter(make_splitter(self.splitter)),
+                               check_every_source=self.check_every_source)
+
+    def job(self) -> EvalJob:
+        return EvalJob(self.checker(), self.batch_size, self.max_answer_chars)
+
+
 class EvalJob:
     """Checks records with a ``CitationChecker``, ``batch_size`` records per verifier batch."""
 
     command = "eval"
     failure = "checking failed"
+    counters = ("claims_checked",)
 
     def __init__(self, checker: CitationChecker, batch_size: int = 16,
                  max_answer_chars: int | None = MAX_ANSWER_CHARS) -> None:
@@ -117,9 +142,9 @@ class EvalRun:
         self.max_answer_chars = max_answer_chars
 
     def run(self, input_path: Path, out: Path, resume: bool = False, overwrite: bool = False,
-            limit: int | None = None, progress: bool = True) -> EvalSummary:
+            limit: int | None = None, progress: bool = True, engine: Engine | None = None) -> EvalSummary:
         job = EvalJob(self.checker, self.batch_size, self.max_answer_chars)
-        return run_job(job, input_path, out, resume, overwrite, limit, progress)
+        return run_job(job, input_path, out, resume, overwrite, limit, progress, engine)
 
 
 def summarise(out: Path, verifier: str = "") -> EvalSummary:

@@ -16,7 +16,10 @@ way for every command:
   the batch one record at a time, so the outcome never depends on a record's batch;
 - an environment failure (a missing package or model, a server that cannot be reached) stops the
   run at once with one message (``RunStopped``), instead of an error line per record;
-- ``<out>/summary.json`` is the job's summary over every row in the folder, resumed runs included.
+- ``<out>/summary.json`` is the job's summary over every row in the folder, resumed runs included;
+- an ``Engine`` runs the batches: ``LocalEngine`` here, or ``ray_engine.RayEngine`` on actors of a
+  Ray cluster; both make each batch's lines with ``batch_lines``, and the run writes them in input
+  order, so the two give byte-identical ``results.jsonl`` files and resume each other's runs.
 """
 
 from __future__ import annotations
@@ -78,23 +81,47 @@ class Job(Protocol):
         """The typed summary (a dataclass) of every saved row, in line order."""
         ...
 
+    # Optional: ``counters``, names of integer attributes counting this run's work (e.g. claims
+    # checked), which an engine with several copies of the job (one per Ray actor) adds up here.
+
+
+Batch = list[tuple[int, bytes]]  # (line number, raw line) of records processed together
+
+
+class Engine(Protocol):
+    """Where a job's batches are processed: here (``LocalEngine``) or on a Ray cluster
+    (``citeline.pipeline.ray_engine.RayEngine``). Either way the engine gives back, per batch and
+    in input order, the batch's record count and its results as ``results.jsonl`` text, made by
+    ``batch_lines``; the run writes and fsyncs them, so both engines write the same bytes."""
+
+    def run(self, job: Job, batches: list[Batch]) -> Iterator[tuple[int, str]]:
+        ...
+
+
+class LocalEngine:
+    """Batches one after another in this process (the model loads once, here)."""
+
+    def run(self, job: Job, batches: list[Batch]) -> Iterator[tuple[int, str]]:
+        if batches:  # a finished run resumed only re-summarises: no model to load
+            warm_up_job(job)
+        for batch in batches:
+            yield len(batch), batch_lines(job, batch)
+
 
 def run_job(job: Job, input_path: Path, out: Path, resume: bool = False, overwrite: bool = False,
-            limit: int | None = None, progress: bool = True) -> Any:
+            limit: int | None = None, progress: bool = True, engine: Engine | None = None) -> Any:
     """Run ``job`` over ``input_path`` into ``out``; returns the job's summary (with timing added)."""
     done = prepare_run_folder(out, input_path, resume, overwrite, manifest(job, input_path))
     todo = [(n, raw) for n, raw in read_input(input_path) if n not in done]
     todo = todo[:limit] if limit is not None else todo
+    batches = [todo[first:first + job.batch_size] for first in range(0, len(todo), job.batch_size)]
     started = time.perf_counter()  # loading models counts, as it always has in the run's speed
-    if todo:  # a finished run resumed only re-summarises: no model to load
-        _warm_up(job)
     with (out / RESULTS).open("a", encoding="utf-8") as sink, _progress(len(todo), progress) as bar:
-        for first in range(0, len(todo), job.batch_size):
-            batch = todo[first:first + job.batch_size]
-            sink.write("".join(_line(row) for row in _process_batch(job, batch)))
+        for count, text in (engine or LocalEngine()).run(job, batches):
+            sink.write(text)
             sink.flush()
             os.fsync(sink.fileno())
-            bar.update(len(batch))
+            bar.update(count)
     summary = job.summarise(read_results(out))
     summary.seconds, summary.records_this_run = time.perf_counter() - started, len(todo)
     (out / SUMMARY).write_text(json.dumps(asdict(summary), indent=2) + "\n")
@@ -191,11 +218,17 @@ def _saved_line_number(results: Path, number: int, line: bytes) -> int:
                          f"line to check its record again, or pass --overwrite to start the run again")
 
 
-def _warm_up(job: Job) -> None:
+def warm_up_job(job: Job) -> None:
+    """Load the job's models; a missing one stops the run (``RunStopped``)."""
     try:
         job.warm_up()
     except ENVIRONMENT_FAILURES as error:
         raise RunStopped(str(error)) from error
+
+
+def batch_lines(job: Job, batch: Batch) -> str:
+    """One batch's ``results.jsonl`` lines, in line order: the same text whichever engine runs it."""
+    return "".join(_line(row) for row in _process_batch(job, batch))
 
 
 def _process_batch(job: Job, batch: list[tuple[int, bytes]]) -> list[dict[str, Any]]:

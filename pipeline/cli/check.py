@@ -9,7 +9,10 @@ from pathlib import Path
 
 from citeline.core.checks import MAX_ANSWER_CHARS
 from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_batch, add_command,
-                                           add_sources, add_splitter, add_verifier, fail, splitter_from_args)
+                                           add_sources, add_splitter, add_verifier, fail)
+
+ENGINES = {"local": "this process (default)",
+           "ray": "Ray Data actors, on a local or an existing cluster (pip install 'citeline[ray]')"}
 
 CHECK_EXAMPLES = """\
 examples:
@@ -32,10 +35,13 @@ examples:
   citeline eval examples/answers.jsonl --out runs/example
   citeline eval answers.jsonl --out runs/big --resume        # continue after a crash or Ctrl-C
   citeline eval answers.jsonl --out runs/big --verifier lexical --limit 100
+  citeline eval answers.jsonl --out runs/big --html          # also write runs/big/report.html
+  citeline eval answers.jsonl --out runs/big --engine ray    # on Ray (a local cluster; --address for yours)
 
 input: one JSON object per line: {"id"?, "question"?, "answer", "sources"}, where sources is a list
 of strings or {"id"?, "title"?, "text"} objects ([1] cites the first). ALCE's "output"/"docs" work too.
-output: <out>/results.jsonl (one line per record, written as it goes), <out>/summary.json.
+output: <out>/results.jsonl (one line per record, written as it goes), <out>/summary.json; the same
+bytes with either engine, and --resume continues a run of either.
 A record that cannot be checked is saved as an error line with its reason, and the run goes on.
 """ + EXIT_STATUS_HELP
 
@@ -53,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--question", default="", help="the question the answer replies to")
     check.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     check.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    check.add_argument("--html", type=Path, metavar="FILE", help="also write the report as a self-contained HTML page")
     _common(check)
     check.set_defaults(func=run_check)
 
@@ -64,6 +71,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_batch(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=16, help="records per verifier batch (16)")
     evaluate.add_argument("--details", action="store_true", help="also print each record's claim table")
+    evaluate.add_argument("--html", nargs="?", const="", metavar="FILE",
+                          help="also write the run's HTML report (default file: <out>/report.html)")
+    engines = evaluate.add_argument_group("engine")
+    engines.add_argument("--engine", choices=ENGINES, default="local",
+                         help="where records are checked: " + "; ".join(f"{k}: {v}" for k, v in ENGINES.items()))
+    engines.add_argument("--address", help="--engine ray: an existing Ray cluster (e.g. auto, ray://head:10001); "
+                                           "default: start a local one on this machine's cores")
+    engines.add_argument("--workers", type=int, help="--engine ray: actors, each loading the models once "
+                                                     "(default: one per CPU of the cluster)")
     _common(evaluate)
     evaluate.set_defaults(func=run_eval)
 
@@ -77,13 +93,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help=f"refuse a longer answer, so work per record stays bounded ({MAX_ANSWER_CHARS:,})")
 
 
-def _checker(args: argparse.Namespace):
-    from citeline.core.claims import ClaimSplitter
-    from citeline.pipeline.check import CitationChecker
-    from citeline.verifiers.default import load_verifier
+def _settings(args: argparse.Namespace):
+    from citeline.pipeline.batch import EvalSettings
 
-    return CitationChecker(load_verifier(args.verifier), ClaimSplitter(splitter_from_args(args)),
-                           check_every_source=not args.no_source_check)
+    return EvalSettings(verifier=args.verifier, splitter=args.splitter, check_every_source=not args.no_source_check,
+                        batch_size=getattr(args, "batch_size", 16), max_answer_chars=args.max_answer_chars)
+
+
+def _checker(args: argparse.Namespace):
+    return _settings(args).checker()
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -106,6 +124,11 @@ def run_check(args: argparse.Namespace) -> int:
         raise EnvironmentFailure(str(error)) from error
     if args.out:
         args.out.write_text(report.to_json(indent=2) + "\n", encoding="utf-8")
+    if args.html:
+        from citeline.pipeline.cli.report import write_page
+        from citeline.pipeline.html_report import check_page
+
+        write_page(args.html, check_page(report.to_dict()))
     print(report.to_json(indent=2) if args.json else report_table(report))
     for warning in [*request.warnings, *([NO_CLAIMS] if not report.claims else [])]:
         print(f"citeline: warning: {warning}", file=sys.stderr)
@@ -148,13 +171,23 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.max_answer_chars < 1:
         return fail("--max-answer-chars must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        return fail("--workers must be at least 1")
+    if args.engine != "ray" and (args.address or args.workers):
+        return fail("--address and --workers are for --engine ray")
+    settings = _settings(args)
     try:
-        runner = EvalRun(_checker(args), batch_size=args.batch_size, max_answer_chars=args.max_answer_chars)
+        runner = EvalRun(settings.checker(), batch_size=args.batch_size, max_answer_chars=args.max_answer_chars)
     except ValueError as error:  # a bad --verifier spec
         return fail(str(error))
+    engine = None
+    if args.engine == "ray":
+        from citeline.pipeline.ray_engine import RayEngine
+
+        engine = RayEngine(settings.job, address=args.address, workers=args.workers, verbose=args.verbose)
     try:
         summary = runner.run(args.input, args.out, resume=args.resume, overwrite=args.overwrite,
-                             limit=args.limit, progress=not args.no_progress)
+                             limit=args.limit, progress=not args.no_progress, engine=engine)
     except RunFolderError as error:
         return fail(str(error))
     except RunStopped as error:  # exit status 3, from main
@@ -166,6 +199,11 @@ def run_eval(args: argparse.Namespace) -> int:
         return 130
     if args.details:
         _print_details(args.out)
+    if args.html is not None:
+        from citeline.pipeline.cli.report import write_page
+        from citeline.pipeline.html_report import run_page
+
+        write_page(Path(args.html) if args.html else args.out / "report.html", run_page(args.out))
     print(summary_table(summary))
     print(f"\nper-record reports: {args.out / 'results.jsonl'}")
     return summary.exit_code
