@@ -46,4 +46,14 @@ def warm_up(stage: Any) -> Any:
     return stage
 
 
-__all__ = ["LLM", "Pair", "Retriever", "Verifier", "warm_up"]
+def clear_cache(stage: Any) -> None:
+    """Forget what ``stage`` cached from earlier calls (a no-op for a stage without a cache). A
+    model's score of a text depends, in its last bits, on the batch the text was encoded in
+    (padding), so a batch job clears caches before each batch: then a record's scores depend only
+    on its own batch, whatever ran before it, in this process or on another worker."""
+    method = getattr(stage, "clear_cache", None)
+    if callable(method):
+        method()
+
+
+__all__ = ["LLM", "Pair", "Retriever", "Verifier", "clear_cache", "warm_up"]

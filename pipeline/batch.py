@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.core.protocols import warm_up
+from citeline.core.protocols import clear_cache, warm_up
 from citeline.core.sentences import DEFAULT_SPLITTER, make_splitter, splitter_name
 from citeline.core.types import Report
 from citeline.pipeline.check import CheckRequest, CitationChecker
@@ -108,6 +108,7 @@ class EvalJob:
         return request_from_record(data, f"line-{number}", self.max_answer_chars)
 
     def process(self, requests: Sequence[CheckRequest]) -> list[dict[str, Any]]:
+        clear_cache(self.checker.verifier)  # a record's scores depend on its batch alone, on any engine
         reports = self.checker.check_many(requests)
         self.claims_checked += sum(len(report.claims) for report in reports)
         return [_row(report) for report in reports]

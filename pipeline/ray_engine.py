@@ -29,8 +29,13 @@ from citeline.pipeline.runs import Batch, Job, RunStopped, batch_lines, warm_up_
 # Variables the workers need to behave like this process (offline hub, quiet libraries); a local
 # cluster inherits them anyway, a remote one gets them through the job's runtime environment.
 FORWARDED_ENV = ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY",
-                 "TRANSFORMERS_NO_ADVISORY_WARNINGS", "TOKENIZERS_PARALLELISM", "CITELINE_DATA", "HF_HOME")
-BATCHES_PER_CALL = 2  # job batches per actor call: fewer calls, while a slow call holds up little
+                 "TRANSFORMERS_NO_ADVISORY_WARNINGS", "TOKENIZERS_PARALLELISM", "CITELINE_DATA", "HF_HOME",
+                 "MKL_CBWR")  # the same bits from a product whatever the threads (cli.options.reproducible_numerics)
+# Job batches per actor call: each call costs Ray some milliseconds of scheduling, which cheap
+# checks (the lexical verifier: ~1 ms a record) would spend most of their time on; calls of many
+# batches share it, while enough calls (CALLS_PER_ACTOR each) keep every actor busy to the end.
+MAX_BATCHES_PER_CALL = 16
+CALLS_PER_ACTOR = 4
 
 
 class RayEngine:
@@ -38,10 +43,11 @@ class RayEngine:
     pickled to the actors: a module-level function or a frozen settings object's method);
     ``address``: an existing cluster ("auto" or "ray://host:10001"), else a local one is started
     with ``num_cpus`` (default: every core); ``workers``: actors (default: the cluster's CPUs
-    divided by ``cpus_per_worker``)."""
+    divided by ``cpus_per_worker``); ``batches_per_call``: job batches per actor call (default:
+    as many as leave each actor ``CALLS_PER_ACTOR`` calls, at most ``MAX_BATCHES_PER_CALL``)."""
 
     def __init__(self, make_job: Callable[[], Job], address: str | None = None, workers: int | None = None,
-                 cpus_per_worker: float = 1.0, batches_per_call: int = BATCHES_PER_CALL,
+                 cpus_per_worker: float = 1.0, batches_per_call: int | None = None,
                  num_cpus: int | None = None, verbose: bool = False) -> None:
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
@@ -52,7 +58,6 @@ class RayEngine:
         self.batches_per_call = batches_per_call
         self.num_cpus = num_cpus
         self.verbose = verbose
-        self.actors_used = 0  # after a run: how many actors it had
 
     def run(self, job: Job, batches: list[Batch]) -> Iterator[tuple[int, str]]:
         if not batches:
@@ -98,13 +103,14 @@ class RayEngine:
         if not self.verbose:
             logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a failure is raised here anyway
         kind = pa.struct([("line", pa.int64()), ("raw", pa.binary())])
-        per_call = max(1, self.batches_per_call)
+        workers = min(self._workers(ray), len(batches))
+        per_call = self.batches_per_call or min(MAX_BATCHES_PER_CALL, len(batches) // (workers * CALLS_PER_ACTOR))
+        per_call = max(1, per_call)
         tables = [pa.table({"records": pa.array([[{"line": n, "raw": raw} for n, raw in batch]
                                                  for batch in batches[first:first + per_call]],
                                                 pa.list_(kind))})
                   for first in range(0, len(batches), per_call)]
-        workers = min(self._workers(ray), len(tables))
-        self.actors_used = workers
+        workers = min(workers, len(tables))
         return ray.data.from_arrow(tables).map_batches(
             _JobActor, fn_constructor_args=(self.make_job, counters), batch_size=per_call, batch_format="pyarrow",
             compute=ActorPoolStrategy(size=workers), num_cpus=self.cpus_per_worker, max_restarts=0,

@@ -116,7 +116,7 @@ def run_job(job: Job, input_path: Path, out: Path, resume: bool = False, overwri
     todo = todo[:limit] if limit is not None else todo
     batches = [todo[first:first + job.batch_size] for first in range(0, len(todo), job.batch_size)]
     started = time.perf_counter()  # loading models counts, as it always has in the run's speed
-    with (out / RESULTS).open("a", encoding="utf-8") as sink, _progress(len(todo), progress) as bar:
+    with (out / RESULTS).open("a", encoding="utf-8") as sink, _progress(len(todo), progress, f"citeline {job.command}") as bar:
         for count, text in (engine or LocalEngine()).run(job, batches):
             sink.write(text)
             sink.flush()
@@ -298,7 +298,7 @@ def _line(row: dict[str, Any]) -> str:
     return text + "\n"
 
 
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
+def _progress(total: int, enabled: bool, description: str):
+    from citeline.core.progress import ProgressBar
 
-    return tqdm(total=total, unit="record", disable=not enabled, dynamic_ncols=True)
+    return ProgressBar(total, description, unit="record", enabled=enabled)

@@ -203,11 +203,9 @@ def collect_passages(documents: Iterable[Document], chunker: SentenceWindowChunk
     """Chunk streamed documents into passages, failing early if they would not fit in memory."""
     chunker = chunker or SentenceWindowChunker()
     budget = default_memory_budget() if memory_budget is None else memory_budget
-    stream: Iterable[Any] = documents
-    if progress:
-        from tqdm.auto import tqdm
+    from citeline.core.progress import track
 
-        stream = tqdm(documents, desc="chunking", unit="doc")
+    stream: Iterable[Any] = track(documents, "chunking", "doc", enabled=progress)
     passages: list[Passage] = []
     used = 0
     for passage in chunker.chunk_many(_checked(stream)):

@@ -118,17 +118,16 @@ class DenseRetriever:
         import faiss
 
         self.passages = check_passages(passages)
-        steps = range(0, len(self.passages), self.chunk_size)
-        if progress:
-            from tqdm.auto import tqdm
+        from citeline.core.progress import ProgressBar
 
-            steps = tqdm(steps, desc=f"embedding ({self.encoder.name})", unit_scale=self.chunk_size,
-                         unit="passage")
-        for start in steps:
-            vectors = self.encoder.encode([p.text for p in self.passages[start:start + self.chunk_size]])
-            if self._index is None or start == 0:
-                self._index = faiss.IndexFlatIP(vectors.shape[1])
-            self._index.add(vectors)
+        with ProgressBar(len(self.passages), f"embedding ({self.encoder.name})", "passage", progress) as bar:
+            for start in range(0, len(self.passages), self.chunk_size):
+                chunk = self.passages[start:start + self.chunk_size]
+                vectors = self.encoder.encode([p.text for p in chunk])
+                if self._index is None or start == 0:
+                    self._index = faiss.IndexFlatIP(vectors.shape[1])
+                self._index.add(vectors)
+                bar.update(len(chunk))
         return self
 
     def search(self, query: str, k: int = 10) -> list[Hit]:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from citeline.core.protocols import warm_up
+from citeline.core.protocols import clear_cache, warm_up
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.prompts import load_prompt
 from citeline.prompts.answers import parse_label as parse_choice
@@ -153,6 +153,10 @@ class CascadeVerifier:
     def warm_up(self) -> None:
         warm_up(self.small)
         warm_up(self.judge)
+
+    def clear_cache(self) -> None:
+        clear_cache(self.small)
+        clear_cache(self.judge)
 
     def verify(self, pairs: Sequence[Pair]) -> list[Verdict]:
         verdicts = list(self.small.verify(pairs))

@@ -870,6 +870,11 @@ class NumericVerifier:
         if self.base is not None and hasattr(self.base, "warm_up"):
             self.base.warm_up()
 
+    def clear_cache(self) -> None:
+        from citeline.core.protocols import clear_cache
+
+        clear_cache(self.base)
+
     def verify(self, pairs: Sequence[Pair]) -> list:
         from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 

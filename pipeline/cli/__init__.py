@@ -12,7 +12,8 @@ import os
 import sys
 
 from citeline.pipeline.cli.options import (EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED,
-                                           EXIT_STATUS_HELP, EXIT_USAGE, add_output_flags, quiet_libraries)
+                                           EXIT_STATUS_HELP, EXIT_USAGE, add_output_flags, quiet_libraries,
+                                           reproducible_numerics)
 
 COMMAND_MODULES = (
     "citeline.pipeline.cli.check",  # check, eval
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    reproducible_numerics()
     if not args.verbose:
         quiet_libraries()
     if args.quiet and hasattr(args, "no_progress"):

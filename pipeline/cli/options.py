@@ -64,6 +64,16 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
+def reproducible_numerics() -> None:
+    """Scores that do not depend on the number of threads: MKL's strict reproducible mode (as fast
+    as its default here) makes a matrix product give the same bits with 1 thread or 16, so a run
+    split across Ray actors of one thread each writes what one process with every core writes. Set
+    before torch loads MKL; a value the user set wins."""
+    import os
+
+    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+
+
 def add_sources(parser: argparse.ArgumentParser) -> None:
     """--source (repeatable, in citation order) and --sources (one JSON list)."""
     parser.add_argument("--source", type=Path, action="append", default=[],

@@ -87,8 +87,9 @@ def _optimise(run: _Run, model: Any, tokenizer: Any, batches: list[list[int]], b
     end, or past max_minutes) the held-out score decides whether to save the model. ``head``:
     extra parameters outside the model, trained at a higher rate and logged."""
     import torch
-    from tqdm import tqdm
     from transformers import get_linear_schedule_with_warmup
+
+    from citeline.core.progress import ProgressBar
 
     config = run.config
     groups = [{"params": model.parameters()}]
@@ -99,15 +100,15 @@ def _optimise(run: _Run, model: Any, tokenizer: Any, batches: list[list[int]], b
     history: list[dict[str, Any]] = []
     best = -1.0
     model.train()
-    bar = tqdm(batches, desc="train-verifier", disable=not progress, mininterval=10)
-    for step, batch in enumerate(bar, start=1):
+    bar = ProgressBar(len(batches), "train-verifier", "batch", progress)
+    for step, batch in enumerate(batches, start=1):
         loss = batch_loss(batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)  # the bar redraws every mininterval
+        bar.update(loss=f"{loss.item():.3f}")
         minutes = (time.monotonic() - run.started) / 60
         out_of_time = minutes > config.max_minutes
         if step % config.eval_every == 0 or step == len(batches) or out_of_time:
@@ -125,6 +126,7 @@ def _optimise(run: _Run, model: Any, tokenizer: Any, batches: list[list[int]], b
         if out_of_time:
             print(f"stopping at step {step}/{len(batches)}: past max_minutes={config.max_minutes}", flush=True)
             break
+    bar.close()
     return {"steps": len(batches), "history": history, "best_held_out_auc": best}
 
 

@@ -157,14 +157,13 @@ class Edits:
         self._docs: dict[str, Any] = {}
 
     def parse(self, texts: Iterable[str], what: str) -> None:
-        from tqdm import tqdm
+        from citeline.core.progress import ProgressBar
 
         todo = sorted({t for t in texts if t not in self._docs})
-        bar = tqdm(total=len(todo), desc=f"parsing {what}", disable=not self.progress, mininterval=5)
-        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=256)):
-            self._docs[text] = doc
-            bar.update()
-        bar.close()
+        with ProgressBar(len(todo), f"parsing {what}", "text", self.progress) as bar:
+            for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=256)):
+                self._docs[text] = doc
+                bar.update()
 
     def learn_entities(self, texts: list[str]) -> None:
         self.parse(texts, "claims and evidence sentences")

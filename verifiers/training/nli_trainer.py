@@ -194,14 +194,14 @@ class Trainer:
                batches: list[list[int]], state: dict[str, Any], evaluator: Evaluator, device: str,
                total: int) -> None:
         import torch
-        from tqdm import tqdm
+
+        from citeline.core.progress import ProgressBar
 
         config = self.config
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else _no_autocast()
         best, last_save = state["best"], time.monotonic()
         model.train()
-        bar = tqdm(total=total, initial=state["step"], desc="train-verifier", disable=not self.progress,
-                   mininterval=10, unit="batch")
+        bar = ProgressBar(total, "train-verifier", "batch", self.progress, initial=state["step"])
         for step in range(state["step"] + 1, len(batches) + 1):
             batch = batches[step - 1]
             features = tokenizer.pad({k: [encoded[k][i] for i in batch] for k in encoded}, return_tensors="pt")
@@ -213,8 +213,7 @@ class Trainer:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            bar.update(loss=f"{loss.item():.3f}")
             if step % config.eval_every == 0 or step == total:
                 scores = evaluator.evaluate(model)
                 self._note({"event": "eval", "step": step, "loss": loss.item(), **scores})

@@ -1,0 +1,153 @@
+"""``citeline eval`` on the local engine and on Ray Data: the same bytes, throughput, overhead, and
+records/s projected to N workers from the measured per-actor throughput.
+
+    .venv/bin/python benchmarks/engines.py --records 20000 --verifier lexical --splitter regex
+    .venv/bin/python benchmarks/engines.py --records 500            # the default verifier
+
+Records are AttributionBench dev claims, each citing all its references (``benchmarks/check.py``),
+repeated to the count asked. Every engine checks the same file with the same settings into its own
+folder; each Ray run starts a fresh local cluster of ``--cpus`` CPUs (every core by default) with
+the given number of actors, one CPU each. Timing, per run:
+
+- total: the whole run, Ray's start and the actors' model loads included;
+- start-up: before the first batch's results were written (for Ray: the cluster's start, then the
+  actors' start and model load, then one batch);
+- steady records/s: the records after the first batch over the time after it.
+
+The projection assumes one core per actor, as many cores as actors, and input records like
+these: N actors do N times one actor's steady rate, times the parallel efficiency measured with
+2 actors on 2 cores (which also pays for the driver sharing those cores), up to what the driver can
+write: the driver only packs batches and appends the lines, and its rate is measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from check import make_records  # noqa: E402 - benchmarks/check.py, beside this file
+
+from citeline.core.paths import data_dir  # noqa: E402
+from citeline.pipeline.cli.options import quiet_libraries, reproducible_numerics  # noqa: E402
+
+PROJECTED = (4, 8, 16, 32, 64)
+
+
+class Timed:
+    """Wraps an engine: when each batch's lines came back."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.marks: list[tuple[float, int]] = []
+
+    def run(self, job, batches):
+        for count, text in self.engine.run(job, batches):
+            self.marks.append((time.perf_counter(), count))
+            yield count, text
+
+
+def one_run(settings, input_path: Path, out: Path, engine) -> dict:
+    from citeline.pipeline.runs import run_job
+
+    timed = Timed(engine)
+    started = time.perf_counter()
+    summary = run_job(settings.job(), input_path, out, overwrite=True, progress=False, engine=timed)
+    total = time.perf_counter() - started
+    first_time, first_count = timed.marks[0]
+    rest = summary.records_this_run - first_count
+    steady = rest / (timed.marks[-1][0] - first_time) if rest and timed.marks[-1][0] > first_time else float("nan")
+    return {"total": total, "startup": first_time - started, "steady": steady, "records": summary.records_this_run,
+            "claims": summary.claims_this_run, "rate": summary.records_this_run / total}
+
+
+def driver_rate(input_path: Path, batch_size: int) -> float:
+    """Records/s the driver alone manages: reading, packing batches into Arrow, appending lines (a
+    batch's lines taken from a finished run, so nothing is checked)."""
+    import pyarrow as pa
+
+    from citeline.pipeline.runs import read_input
+
+    todo = list(read_input(input_path))
+    line = '{"line": 1, "id": "x", "status": "ok", "report": {}}\n' * batch_size
+    started = time.perf_counter()
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    kind = pa.struct([("line", pa.int64()), ("raw", pa.binary())])
+    pa.array([[{"line": n, "raw": raw} for n, raw in batch] for batch in batches], pa.list_(kind))
+    with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "r.jsonl", "a") as sink:
+        for _ in batches:
+            sink.write(line)
+            sink.flush()
+            os.fsync(sink.fileno())
+    return len(todo) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=2000)
+    parser.add_argument("--verifier", default="default")
+    parser.add_argument("--splitter", default="spacy")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--workers", default="1,2", help="Ray actor counts to measure (comma-separated)")
+    parser.add_argument("--cpus", type=int, default=os.cpu_count(), help="CPUs of the local Ray cluster")
+    parser.add_argument("--data", type=Path, default=data_dir())
+    args = parser.parse_args()
+    reproducible_numerics()
+    quiet_libraries()
+    from citeline.pipeline.batch import EvalSettings
+    from citeline.pipeline.ray_engine import RayEngine
+    from citeline.pipeline.runs import LocalEngine
+
+    settings = EvalSettings(verifier=args.verifier, splitter=args.splitter, batch_size=args.batch_size)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        input_path = folder / "answers.jsonl"
+        input_path.write_text("".join(json.dumps(r) + "\n" for r in make_records(args.data, args.records)))
+        print(f"{args.records:,} records, verifier {args.verifier}, splitter {args.splitter}, batch size "
+              f"{args.batch_size}, {os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}\n",
+              flush=True)
+        runs = {"local": one_run(settings, input_path, folder / "local", LocalEngine())}
+        reference = (folder / "local" / "results.jsonl").read_bytes()
+        identical = {"local": "-"}
+        for workers in [int(w) for w in args.workers.split(",")]:
+            name = f"ray, {workers} actor{'s' if workers > 1 else ''}"
+            engine = RayEngine(settings.job, workers=workers, num_cpus=args.cpus)
+            runs[name] = one_run(settings, input_path, folder / name, engine)
+            got = (folder / name / "results.jsonl").read_bytes()
+            differing = sum(a != b for a, b in zip(got.splitlines(), reference.splitlines()))
+            identical[name] = "yes" if got == reference else f"NO ({differing} lines differ)"
+        driver = driver_rate(input_path, args.batch_size)
+
+    local = runs["local"]
+    print("| engine | total s | start-up s | records/s (whole run) | steady records/s | claims | "
+          "results.jsonl identical to local |")
+    print("|---|---|---|---|---|---|---|")
+    for name, run in runs.items():
+        print(f"| {name} | {run['total']:.1f} | {run['startup']:.1f} | {run['rate']:.1f} | {run['steady']:.1f} | "
+              f"{run['claims']} | {identical[name]} |")
+    ray_runs = {int(n.split()[1]): r for n, r in runs.items() if n.startswith("ray")}
+    if 1 in ray_runs:
+        per_actor = ray_runs[1]["steady"]
+        efficiency = min(1.0, ray_runs[2]["steady"] / (2 * per_actor)) if 2 in ray_runs else 1.0
+        overhead = ray_runs[1]["startup"] - local["startup"]
+        print(f"\nRay's overhead: {overhead:.1f} s more start-up than the local engine (cluster, actors, model "
+              f"loads); per-actor steady rate {per_actor:.1f} records/s; parallel efficiency at 2 actors "
+              f"{efficiency:.2f}; the driver alone writes {driver:,.0f} records/s.\n")
+        print("| workers | records/s | how |")
+        print("|---|---|---|")
+        for workers, run in sorted(ray_runs.items()):
+            print(f"| {workers} | {run['steady']:.1f} | measured (steady) |")
+        for workers in PROJECTED:
+            rate = min(workers * per_actor * efficiency, driver)
+            capped = " (the driver's limit)" if rate == driver else ""
+            print(f"| {workers} | {rate:.0f} | projected: {workers} x {per_actor:.1f} x {efficiency:.2f}{capped} |")
+
+
+if __name__ == "__main__":
+    main()
