@@ -16,7 +16,7 @@ install: $(BIN)/citeline
 
 # Exit status 1 means findings (shown in the report): the demo's point, not a failure.
 demo: install
-	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details || [ $$? -eq 1 ]
+	$(BIN)/citeline eval examples/answers.jsonl --out runs/example --overwrite --details --html || [ $$? -eq 1 ]
 
 test: install
 	$(BIN)/python -m pytest -q -rs

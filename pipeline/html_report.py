@@ -51,16 +51,12 @@ def run_page(out: Path, max_records: int = MAX_RECORDS, title: str = "") -> str:
     run = json.loads((out / RUN).read_text(encoding="utf-8")) if (out / RUN).is_file() else {}
     rows = read_results(out)
     command = run.get("command", "eval")
-    if command == "revise":
-        records = [revise_record(row) for row in rows]
-        overview = _revise_overview(rows)
-    else:
-        records = [eval_record(row) for row in rows]
-        overview = _eval_overview(rows, run.get("config", {}).get("verifier", ""))
-    shown = sorted(records, key=lambda r: (-r["problem_count"], r["line"]))[:max_records]
-    shown.sort(key=lambda r: r["line"])
+    revise = command == "revise"
+    kept = sorted(rows, key=lambda row: (-problem_count(row), row["line"]))[:max_records]
+    shown = [revise_record(row) if revise else eval_record(row) for row in sorted(kept, key=lambda row: row["line"])]
+    overview = _revise_overview(rows) if revise else _eval_overview(rows, run.get("config", {}).get("verifier", ""))
     overview.update({"input": run.get("input", ""), "config": run.get("config", {}), "command": command,
-                     "records_total": len(records), "records_shown": len(shown)})
+                     "records_total": len(rows), "records_shown": len(shown)})
     return page(title or f"citeline {command}: {out.name}", {"kind": command, "overview": overview, "records": shown})
 
 
@@ -91,7 +87,7 @@ def eval_record(row: dict[str, Any]) -> dict[str, Any]:
     if "report" not in row:
         record.update(error=row.get("error", ""), error_kind=row.get("error_kind", ""), claims=[], sources=[],
                       answer="", question="", metrics={}, verifier="")
-        record["problem_count"] = 1 + len(record["warnings"])
+        record["problem_count"] = problem_count(row)
         return record
     report = row["report"]
     documents = report["documents"]
@@ -100,9 +96,19 @@ def eval_record(row: dict[str, Any]) -> dict[str, Any]:
                   metrics=report["metrics"], verifier=report.get("verifier", ""),
                   sources=[{"id": d["id"], "title": d.get("title", ""), "text": d["text"]} for d in documents],
                   claims=[_claim(result, documents, index) for result in report["claims"]])
-    record["problem_count"] = (sum(len(c["problems"]) for c in record["claims"]) + len(record["warnings"])
-                               + (row["status"] == "no_claims"))
+    record["problem_count"] = problem_count(row)
     return record
+
+
+def problem_count(row: dict[str, Any]) -> int:
+    """What a record's "problems" column counts: its claims' problems, its warnings, and one for
+    an error, an answer without claims, or (a revision) a changed text."""
+    found = len(row.get("warnings", ())) + (row["status"] in ("error", "no_claims"))
+    if "report" in row:
+        found += sum(len(result.get("problems", ())) for result in row["report"]["claims"])
+    if "result" in row:
+        found += int(row["result"]["revised"] != row["result"]["original"])
+    return found
 
 
 def _claim(result: dict[str, Any], documents: Sequence[dict[str, Any]], index: dict[str, int]) -> dict[str, Any]:
@@ -244,7 +250,7 @@ def revise_record(row: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"kind": "revise", "line": row["line"], "id": row.get("id") or "",
                               "status": row["status"], "warnings": list(row.get("warnings", ()))}
     if "result" not in row:
-        record.update(error=row.get("error", ""), error_kind=row.get("error_kind", ""), problem_count=1)
+        record.update(error=row.get("error", ""), error_kind=row.get("error_kind", ""), problem_count=problem_count(row))
         return record
     result = row["result"]
     record.update(original=result["original"], revised=result["revised"],
@@ -253,7 +259,7 @@ def revise_record(row: dict[str, Any]) -> dict[str, Any]:
                          for e in result.get("edits", ())],
                   evidence=[{"question": s["question"], "source": s["passage"]["doc_id"], "text": s["passage"]["text"],
                              "score": s["score"]} for s in result.get("report", ())])
-    record["problem_count"] = int(result["revised"] != result["original"])
+    record["problem_count"] = problem_count(row)
     return record
 
 

@@ -90,9 +90,10 @@ Batch = list[tuple[int, bytes]]  # (line number, raw line) of records processed 
 
 class Engine(Protocol):
     """Where a job's batches are processed: here (``LocalEngine``) or on a Ray cluster
-    (``citeline.pipeline.ray_engine.RayEngine``). Either way the engine gives back, per batch and
-    in input order, the batch's record count and its results as ``results.jsonl`` text, made by
-    ``batch_lines``; the run writes and fsyncs them, so both engines write the same bytes."""
+    (``citeline.pipeline.ray_engine.RayEngine``). Either way the engine gives back, in input
+    order, consecutive whole batches (one, or several done together): their record count and their
+    ``results.jsonl`` text, made by ``batch_lines``; the run appends and fsyncs each, so both engines
+    write the same bytes."""
 
     def run(self, job: Job, batches: list[Batch]) -> Iterator[tuple[int, str]]:
         ...

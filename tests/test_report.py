@@ -3,8 +3,6 @@
 import json
 import re
 
-import pytest
-
 from citeline.core.types import Document
 from citeline.pipeline.check import CitationChecker, evidence_text
 from citeline.pipeline.cli import main
@@ -142,11 +140,3 @@ def test_a_revise_run_shows_its_revision_as_a_word_diff(tmp_path):
     data = page_data(run_page(out))
     assert data["kind"] == "revise" and data["records"][0]["diff"][1] == ["-", "Warsaw"]
     assert data["overview"]["metrics"]["changed"] == 1
-
-
-@pytest.mark.slow
-def test_the_demo_report_is_under_a_megabyte(tmp_path):
-    """``make demo``'s run (the default verifier), as an HTML page."""
-    out = tmp_path / "demo"
-    main(["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(out), "--no-progress", "--html"])
-    assert (out / "report.html").stat().st_size < 1_000_000

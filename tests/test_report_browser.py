@@ -68,17 +68,8 @@ def highlighted(browser):
                             "start: +m.dataset.start, end: +m.dataset.end, text: m.textContent}))")
 
 
-def test_the_report_opens_without_errors_or_network(browser, run):
-    page, _ = run
-    show(browser, page)
-    assert browser.evaluate("document.querySelectorAll('tbody tr').length") == 12
-    assert browser.errors == []
-    assert {url.split("#")[0] for url in browser.requests} <= {page.as_uri(), "about:blank"}
-    assert page.stat().st_size < 1_000_000
-
-
-def test_clicking_a_claim_highlights_the_exact_source_text(browser, run):
-    page, rows = run
+def click_every_claim(browser, page: Path, rows: dict) -> int:
+    """Open each record from the overview, click each claim, check each highlight; how many."""
     checked = 0
     for line, row in rows.items():
         if "report" not in row:
@@ -94,7 +85,21 @@ def test_clicking_a_claim_highlights_the_exact_source_text(browser, run):
                 assert mark["text"] == documents[mark["source"]]["text"][mark["start"]:mark["end"]]
                 assert mark["text"]
                 checked += 1
-    assert checked >= 10
+    return checked
+
+
+def test_the_report_opens_without_errors_or_network(browser, run):
+    page, _ = run
+    show(browser, page)
+    assert browser.evaluate("document.querySelectorAll('tbody tr').length") == 12
+    assert browser.errors == []
+    assert {url.split("#")[0] for url in browser.requests} <= {page.as_uri(), "about:blank"}
+    assert page.stat().st_size < 1_000_000
+
+
+def test_clicking_a_claim_highlights_the_exact_source_text(browser, run):
+    page, rows = run
+    assert click_every_claim(browser, page, rows) >= 10
     assert browser.errors == []
 
 
@@ -152,4 +157,19 @@ def test_screenshots_and_layout(browser, run, shots, name, size, mobile):
         assert detail["left"] >= answer["right"]  # side by side
     for png in (shots / f"overview-{name}.png", shots / f"record-{name}.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert browser.errors == []
+
+
+@pytest.mark.slow
+def test_the_demo_report(browser, tmp_path, shots):
+    """``make demo``'s page (the default verifier and splitter): under 1 MB, no console error,
+    every claim's highlight exact."""
+    out = tmp_path / "demo"
+    main(["eval", str(EXAMPLES / "answers.jsonl"), "--out", str(out), "--overwrite", "--details", "--html", "--quiet"])
+    page = out / "report.html"
+    assert page.stat().st_size < 1_000_000
+    rows = {row["line"]: row for row in map(json.loads, (out / "results.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert click_every_claim(browser, page, rows) >= 10
+    show(browser, page)
+    browser.screenshot(shots / "demo-overview-desktop.png")
     assert browser.errors == []
