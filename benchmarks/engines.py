@@ -12,12 +12,15 @@ the given number of actors, one CPU each. Timing, per run:
 - total: the whole run, Ray's start and the actors' model loads included;
 - start-up: before the first batch's results were written (for Ray: the cluster's start, then the
   actors' start and model load, then one batch);
-- steady records/s: the records after the first batch over the time after it.
+- steady records/s: the records after the first results over the time after them;
+- records per CPU-second: the records over the CPU time spent checking them (the local process's
+  own; for Ray, the actors' time inside their calls, which other work on the machine does not
+  inflate as it does wall time).
 
-The projection assumes one core per actor, as many cores as actors, and input records like
-these: N actors do N times one actor's steady rate, times the parallel efficiency measured with
-2 actors on 2 cores (which also pays for the driver sharing those cores), up to what the driver can
-write: the driver only packs batches and appends the lines, and its rate is measured here.
+The projection assumes one core per actor, as many free cores as actors, and input records like
+these: N actors check N times the records per CPU-second of one actor, up to what the driver can
+take: it only packs batches into the dataset and appends and fsyncs the lines, and that rate is
+measured here too (on its own core; here it shares two with the actors and whatever else runs).
 """
 
 from __future__ import annotations
@@ -57,14 +60,16 @@ def one_run(settings, input_path: Path, out: Path, engine) -> dict:
     from citeline.pipeline.runs import run_job
 
     timed = Timed(engine)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = run_job(settings.job(), input_path, out, overwrite=True, progress=False, engine=timed)
     total = time.perf_counter() - started
+    cpu = getattr(engine, "actor_cpu_seconds", 0.0) or time.process_time() - cpu
     first_time, first_count = timed.marks[0]
     rest = summary.records_this_run - first_count
     steady = rest / (timed.marks[-1][0] - first_time) if rest and timed.marks[-1][0] > first_time else float("nan")
     return {"total": total, "startup": first_time - started, "steady": steady, "records": summary.records_this_run,
-            "claims": summary.claims_this_run, "rate": summary.records_this_run / total}
+            "claims": summary.claims_this_run, "rate": summary.records_this_run / total,
+            "per_cpu_second": summary.records_this_run / cpu if cpu else float("nan")}
 
 
 def driver_rate(input_path: Path, results: Path, batch_size: int) -> float:
@@ -127,28 +132,27 @@ def main() -> None:
         driver = driver_rate(input_path, folder / "local" / "results.jsonl", args.batch_size)
 
     local = runs["local"]
-    print("| engine | total s | start-up s | records/s (whole run) | steady records/s | claims | "
-          "results.jsonl identical to local |")
-    print("|---|---|---|---|---|---|---|")
+    print("| engine | total s | start-up s | records/s (whole run) | steady records/s | records per CPU-second | "
+          "claims | results.jsonl identical to local |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, run in runs.items():
         print(f"| {name} | {run['total']:.1f} | {run['startup']:.1f} | {run['rate']:.1f} | {run['steady']:.1f} | "
-              f"{run['claims']} | {identical[name]} |")
+              f"{run['per_cpu_second']:.1f} | {run['claims']} | {identical[name]} |")
     ray_runs = {int(n.split()[1]): r for n, r in runs.items() if n.startswith("ray")}
-    if 1 in ray_runs:
-        per_actor = ray_runs[1]["steady"]
-        efficiency = min(1.0, ray_runs[2]["steady"] / (2 * per_actor)) if 2 in ray_runs else 1.0
-        overhead = ray_runs[1]["startup"] - local["startup"]
+    if ray_runs:
+        per_actor = min(run["per_cpu_second"] for run in ray_runs.values())
+        overhead = min(run["startup"] for run in ray_runs.values()) - local["startup"]
         print(f"\nRay's overhead: {overhead:.1f} s more start-up than the local engine (cluster, actors, model "
-              f"loads); per-actor steady rate {per_actor:.1f} records/s; parallel efficiency at 2 actors "
-              f"{efficiency:.2f}; the driver alone writes {driver:,.0f} records/s.\n")
+              f"loads); one actor checks {per_actor:.1f} records per CPU-second (the lower of the runs); the "
+              f"driver alone takes {driver:,.0f} records/s.\n")
         print("| workers | records/s | how |")
         print("|---|---|---|")
         for workers, run in sorted(ray_runs.items()):
-            print(f"| {workers} | {run['steady']:.1f} | measured (steady) |")
+            print(f"| {workers} | {run['steady']:.1f} | measured (steady, on this machine as loaded) |")
         for workers in PROJECTED:
-            rate = min(workers * per_actor * efficiency, driver)
+            rate = min(workers * per_actor, driver)
             capped = " (the driver's limit)" if rate == driver else ""
-            print(f"| {workers} | {rate:.0f} | projected: {workers} x {per_actor:.1f} x {efficiency:.2f}{capped} |")
+            print(f"| {workers} | {rate:,.0f} | projected: {workers} x {per_actor:.1f}{capped} |")
 
 
 if __name__ == "__main__":

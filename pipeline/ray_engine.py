@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from typing import Any, Callable, Iterator
 
@@ -58,6 +59,7 @@ class RayEngine:
         self.batches_per_call = batches_per_call
         self.num_cpus = num_cpus
         self.verbose = verbose
+        self.actor_cpu_seconds = 0.0  # after a run: CPU time the actors spent on its batches
 
     def run(self, job: Job, batches: list[Batch]) -> Iterator[tuple[int, str]]:
         if not batches:
@@ -73,12 +75,16 @@ class RayEngine:
                 # driver's fsyncs would otherwise cap the run at about a thousand records/s).
                 for block in self._dataset(ray, batches, counters).iter_batches(batch_size=None,
                                                                               batch_format="pyarrow"):
-                    stopped = [reason for reason in block.column("stopped").to_pylist() if reason]
-                    if stopped:
-                        raise RunStopped(stopped[0])
+                    rows = block.to_pylist()
+                    stopped = next((row["stopped"] for row in rows if row["stopped"]), "")
+                    done = rows[:next((i for i, row in enumerate(rows) if row["stopped"]), len(rows))]
                     for name in counters:
-                        setattr(job, name, getattr(job, name) + sum(block.column(name).to_pylist()))
-                    yield sum(block.column("count").to_pylist()), "".join(block.column("text").to_pylist())
+                        setattr(job, name, getattr(job, name) + sum(row[name] for row in done))
+                    self.actor_cpu_seconds += sum(row["cpu_seconds"] for row in done)
+                    if done:  # the batches finished before a stop are kept, as the local engine keeps them
+                        yield sum(row["count"] for row in done), "".join(row["text"] for row in done)
+                    if stopped:
+                        raise RunStopped(stopped)
         finally:
             if started_here:
                 ray.shutdown()
@@ -144,8 +150,10 @@ class _JobActor:
     def __call__(self, table: Any) -> Any:
         import pyarrow as pa
 
-        out: dict[str, list[Any]] = {"count": [], "text": [], "stopped": [], **{name: [] for name in self.counters}}
+        out: dict[str, list[Any]] = {"count": [], "text": [], "stopped": [], "cpu_seconds": [],
+                                     **{name: [] for name in self.counters}}
         for records in table.column("records").to_pylist():
+            started = time.process_time()
             text, counts = "", [0] * len(self.counters)
             if not self.stopped:
                 before = [getattr(self.job, name) for name in self.counters]
@@ -157,10 +165,12 @@ class _JobActor:
             out["text"].append(text)
             out["stopped"].append(self.stopped)
             out["count"].append(len(records))
+            out["cpu_seconds"].append(time.process_time() - started)
             for name, count in zip(self.counters, counts):
                 out[name].append(count)
         return pa.table({"count": pa.array(out["count"], pa.int64()), "text": pa.array(out["text"], pa.large_string()),
                          "stopped": pa.array(out["stopped"], pa.string()),
+                         "cpu_seconds": pa.array(out["cpu_seconds"], pa.float64()),
                          **{name: pa.array(out[name], pa.int64()) for name in self.counters}})
 
 

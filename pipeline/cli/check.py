@@ -71,8 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_batch(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=16, help="records per verifier batch (16)")
     evaluate.add_argument("--details", action="store_true", help="also print each record's claim table")
-    evaluate.add_argument("--html", nargs="?", const="", metavar="FILE",
-                          help="also write the run's HTML report (default file: <out>/report.html)")
+    evaluate.add_argument("--html", action="store_true",
+                          help="also write the run's HTML report, <out>/report.html (citeline report: elsewhere)")
     engines = evaluate.add_argument_group("engine")
     engines.add_argument("--engine", choices=ENGINES, default="local",
                          help="where records are checked: " + "; ".join(f"{k}: {v}" for k, v in ENGINES.items()))
@@ -199,13 +199,14 @@ def run_eval(args: argparse.Namespace) -> int:
         return 130
     if args.details:
         _print_details(args.out)
-    if args.html is not None:
+    print(summary_table(summary))
+    print(f"\nper-record reports: {args.out / 'results.jsonl'}")
+    if args.html:
         from citeline.pipeline.cli.report import write_page
         from citeline.pipeline.html_report import run_page
 
-        write_page(Path(args.html) if args.html else args.out / "report.html", run_page(args.out))
-    print(summary_table(summary))
-    print(f"\nper-record reports: {args.out / 'results.jsonl'}")
+        sys.stdout.flush()  # the report's line after the table
+        write_page(args.out / "report.html", run_page(args.out))
     return summary.exit_code
 
 
