@@ -18,6 +18,17 @@ from citeline.verifiers.base import Verifier
 _CLOSING = ".!?;:\"')]»”’ \t\n"
 
 
+def sources_retriever(documents: Sequence[Document]) -> Retriever:
+    """BM25 over the sentences of ``documents``: the candidates post-hoc citation picks from when
+    the sources are given with the answer (``citeline generate --answer``, ``POST /v1/cite``)."""
+    from citeline.core.sentences import RegexSentenceSplitter
+    from citeline.retrievers.bm25 import RankBM25Retriever
+    from citeline.retrievers.corpus import SentenceWindowChunker
+
+    chunker = SentenceWindowChunker(size=1, stride=1, splitter=RegexSentenceSplitter())
+    return RankBM25Retriever().index(list(chunker.chunk_many(documents)))
+
+
 class PostHocCiter:
     """``PostHocCiter(retriever, verifier).cite(answer)`` -> a CitedAnswer with new ``[n]`` markers."""
 
