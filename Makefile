@@ -42,7 +42,7 @@ $(VLLM_VENV)/.ready: pyproject.toml
 	touch $@
 
 test-vllm: model $(VLLM_VENV)/.ready
-	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -rs -m vllm -p no:cacheprovider tests/test_llm_contract.py
+	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -rs -m vllm -p no:cacheprovider tests/test_llm_contract.py tests/test_serve_vllm.py
 
 bench-generation: model $(VLLM_VENV)/.ready
 	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python benchmarks/generation.py

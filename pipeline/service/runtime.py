@@ -160,9 +160,10 @@ class Metrics:
     """Prometheus text at ``/metrics``: requests, latency, rejections, queue depths, verifier batches."""
 
     def __init__(self, service: Service) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, cpu seconds, open fds
         self.requests = Counter("citeline_requests", "HTTP requests answered", ["path", "status"],
                                 registry=self.registry)
         self.latency = Histogram("citeline_request_seconds", "seconds from request to the end of the response",
