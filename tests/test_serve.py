@@ -70,6 +70,26 @@ def test_check_returns_what_citeline_check_json_prints(server, tmp_path, capsys)
     assert [c["citations"]["recall"] for c in printed["claims"]] == [1.0, 0.0]
 
 
+def test_check_with_server_prints_what_a_local_check_prints(server, tmp_path, capsys):
+    record = {"question": "Capitals?", "answer": ANSWER, "sources": [SOURCES[0], {"id": "de", "text": SOURCES[1]}]}
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    assert main(["check", "--record", str(tmp_path / "record.json"), "--json", *FAST]) == 1  # a finding
+    local = capsys.readouterr().out
+    assert main(["check", "--record", str(tmp_path / "record.json"), "--json", "--server", server]) == 1
+    remote = json.loads(capsys.readouterr().out)
+    assert remote == {**json.loads(local), "id": remote["id"]}
+    assert main(["check", "--record", str(tmp_path / "record.json"), "--server", server, "--verifier", "x"]) == 2
+    assert "the server's" in capsys.readouterr().err
+
+
+def test_check_with_a_server_that_is_not_there_is_an_environment_failure(tmp_path, capsys):
+    from tests.serve_helpers import free_port
+
+    code = main(["check", "--answer", "Paris [1].", "--source", __file__, "--server",
+                 f"http://127.0.0.1:{free_port()}"])
+    assert code == 3 and "citeline serve" in capsys.readouterr().err
+
+
 def test_cite_returns_what_generate_answer_json_prints(server, tmp_path, capsys):
     pytest.importorskip("rank_bm25")
     answer = "The Eiffel Tower is in Paris. Cats purr."

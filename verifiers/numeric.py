@@ -888,7 +888,8 @@ class NumericVerifier:
                                         contradiction=1.0 if result.count(CONTRADICTED) else None,
                                         reasons=tuple(result.problems)))
             elif base is not None:
-                verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window))
+                verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window,
+                                        reasons=base.reasons))
             else:
                 probability = self.all_matched_probability if result.has_numbers else self.no_numbers_probability
                 verdicts.append(Verdict(SUPPORTED, probability, self.name))
@@ -907,8 +908,8 @@ class NumericVerifier:
 
 
 def numeric(base: str | None = None) -> NumericVerifier:
-    """The registry's factory: ``numeric`` (numbers, then the default verifier) or
+    """The registry's factory: ``numeric`` (numbers, then the entailment verifier: the default) or
     ``numeric:SPEC`` (numbers, then any other verifier spec, e.g. ``numeric:lexical``)."""
     from citeline.verifiers.default import load_verifier
 
-    return NumericVerifier(load_verifier(base or "default"))
+    return NumericVerifier(load_verifier(base or "nli"))

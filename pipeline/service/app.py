@@ -27,7 +27,7 @@ from citeline.pipeline.sources import RecordError
 
 OPEN_PATHS = {"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
 REPORT_EXAMPLE = {"answer": {"text": "Paris is the capital of France [1].", "question": "", "metadata": {}},
-                  "documents": ["..."], "claims": ["..."], "verifier": "citeline:citeline-minilm-attr",
+                  "documents": ["..."], "claims": ["..."], "verifier": "numeric+citeline:citeline-nli-minilm",
                   "metrics": {"claims": 1.0, "citation_recall": 1.0, "citation_precision": 1.0,
                               "uncited_claims": 0.0, "invalid_citations": 0.0, "support_rate": 1.0},
                   "id": "", "metadata": {}}
