@@ -4,8 +4,10 @@ ALCE (Gao et al., 2023), per sentence: recall is 1 when the sentence has citatio
 points outside the source list, and its cited passages (at most 3) together entail it. Precision
 looks at each citation of a supported sentence: a citation is irrelevant iff alone it does not
 entail the sentence and the remaining citations still do. Per answer, recall is averaged over
-sentences and precision is (relevant citations) / (citations checked). One deviation: a source
-cited twice in one sentence counts once.
+sentences and precision is (relevant citations) / (citations checked). Claims and citations are
+citeline's (``core/claims.py``, ``core/citations.py``), which read some answers differently from
+ALCE's eval.py (a source cited twice counts once, ``[1, 5]`` cites both); ``pipeline/alce.py``
+reproduces eval.py exactly, and the README lists the differences.
 
 Beyond ALCE, each claim is also checked against every source alone, which tells a citation
 error ("supported by [3], which it does not cite") from an unsupported claim.
@@ -83,6 +85,19 @@ class CitationChecker:
 
             self._verifier = load_default_verifier()
         return self._verifier
+
+    def settings(self) -> dict[str, Any]:
+        """What changes its results besides the verifier, for run.json."""
+        from citeline.core.sentences import splitter_name
+
+        return {"alce_compat": False, "splitter": splitter_name(self.claims.sentences),
+                "max_citations": self.max_citations, "check_every_source": self.check_every_source}
+
+    def warm_up(self) -> None:
+        from citeline.core.protocols import warm_up
+
+        warm_up(self.claims.sentences)
+        warm_up(self.verifier)
 
     def check(self, answer: Answer | str, documents: Any, id: str = "") -> Report:
         """``documents``: ``Document``s, source strings or ``{"id"?, "title"?, "text"}`` dicts, in citation order."""
