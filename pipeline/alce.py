@@ -137,8 +137,8 @@ class AlceChecker:
                 "check_every_source": False}
 
     def warm_up(self) -> None:
-        warm_up(self.sentences)
         warm_up(self.verifier)
+        warm_up(self.sentences)
 
     def check(self, answer: Answer | str, documents: Any, id: str = "") -> Report:
         answer = Answer(answer) if isinstance(answer, str) else answer

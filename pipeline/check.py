@@ -94,10 +94,11 @@ class CitationChecker:
                 "max_citations": self.max_citations, "check_every_source": self.check_every_source}
 
     def warm_up(self) -> None:
+        """Load the verifier, then the splitter: a model that cannot be had is reported at once."""
         from citeline.core.protocols import warm_up
 
-        warm_up(self.claims.sentences)
         warm_up(self.verifier)
+        warm_up(self.claims.sentences)
 
     def check(self, answer: Answer | str, documents: Any, id: str = "") -> Report:
         """``documents``: ``Document``s, source strings or ``{"id"?, "title"?, "text"}`` dicts, in citation order."""

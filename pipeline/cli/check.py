@@ -108,6 +108,7 @@ def run_check(args: argparse.Namespace) -> int:
     from citeline.pipeline.render import report_table
 
     try:
+        checker.warm_up()  # the verifier first: a model that cannot be loaded is reported at once
         report = checker.check_many([request])[0]
     except OSError as error:  # a model's files that cannot be read: the machine, not the input
         raise EnvironmentFailure(str(error)) from error
