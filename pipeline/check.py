@@ -23,7 +23,7 @@ from citeline.core.protocols import Verifier
 from citeline.core.types import Answer, CitationCheck, Claim, ClaimResult, Document, Evidence, Report, Verdict
 from citeline.pipeline.sources import as_documents, empty_source_warnings
 
-ALCE_MAX_CITATIONS = 3
+ALCE_MAX_CITATIONS = 3  # ALCE eval.py's --at_most_citations default
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,10 @@ class _VerdictMemo:
         return self[self.want(documents, claim)].label == "supported"
 
 
-class CitationChecker:
-    """``check(answer, documents) -> Report``; ``check_many`` batches verifier work across answers."""
+class WithVerifier:
+    """A checker's ``verifier``: the one it was given, else citeline's default, built on first use."""
 
-    def __init__(self, verifier: Verifier | None = None, claims: ClaimSplitter | None = None,
-                 max_citations: int = ALCE_MAX_CITATIONS, check_every_source: bool = True) -> None:
-        self._verifier = verifier
-        self.claims = claims or ClaimSplitter()
-        self.max_citations = max_citations
-        self.check_every_source = check_every_source
+    _verifier: Verifier | None = None
 
     @property
     def verifier(self) -> Verifier:
@@ -85,6 +80,17 @@ class CitationChecker:
 
             self._verifier = load_default_verifier()
         return self._verifier
+
+
+class CitationChecker(WithVerifier):
+    """``check(answer, documents) -> Report``; ``check_many`` batches verifier work across answers."""
+
+    def __init__(self, verifier: Verifier | None = None, claims: ClaimSplitter | None = None,
+                 max_citations: int = ALCE_MAX_CITATIONS, check_every_source: bool = True) -> None:
+        self._verifier = verifier
+        self.claims = claims or ClaimSplitter()
+        self.max_citations = max_citations
+        self.check_every_source = check_every_source
 
     def settings(self) -> dict[str, Any]:
         """What changes its results besides the verifier, for run.json."""
