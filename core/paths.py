@@ -74,11 +74,11 @@ def hub_model_options(name: str, what: str = "model") -> dict[str, bool]:
     folder = cache / f"models--{name.replace('/', '--')}"
     if _has_snapshot(folder):
         return {"local_files_only": True}
+    offline = "" if hub_offline() else ", and set HF_HUB_OFFLINE=1 here"
     raise EnvironmentFailure(
         f"cannot load {what} {name!r}: it is not a local folder, not in the Hugging Face cache ({cache}), and "
         f"the hub cannot be used ({reason}). Fix: pass a local model folder instead, or download the model on a "
-        f"machine with internet (`hf download {name}`), copy its cache folder to {folder}, and set "
-        f"HF_HUB_OFFLINE=1 here")
+        f"machine with internet (`hf download {name}`) and copy its cache folder to {folder}{offline}")
 
 
 def hub_offline() -> bool:
