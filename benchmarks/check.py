@@ -1,4 +1,5 @@
-"""Speed and memory of ``citeline eval`` and start-up time of ``citeline --help``.
+"""Speed and memory of ``citeline eval``; start-up time of ``citeline --help``; cold start of
+``citeline check`` on one short answer, and its time on an answer of one million characters.
 
     .venv/bin/python benchmarks/check.py [--records 1000] [--data ../shared/data]
 
@@ -10,14 +11,18 @@ its references as [1]..[n]. Each configuration runs in a fresh subprocess so tha
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 from citeline.core.paths import data_dir
 
@@ -67,11 +72,69 @@ def run_eval(input_path: Path, extra: list[str]) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-def startup_seconds(command: list[str], repeats: int = 7) -> float:
+SHORT_ANSWER = "The Eiffel Tower is not in Paris [1]."
+SHORT_SOURCE = "The Eiffel Tower is located in Paris, France. It was completed in 1889."
+CHECK_CONFIGS = {  # name -> extra arguments of `citeline check`
+    "regex splitter + lexical verifier": ["--splitter", "regex", "--verifier", "lexical"],
+    "spaCy splitter + lexical verifier": ["--verifier", "lexical"],
+    "spaCy splitter + default verifier": [],
+}
+
+
+def long_answer(characters: int = 1_000_000) -> str:
+    """Cited sentences of varied words up to ``characters``, on one line (the hard case for a parser)."""
+    words = "the tower city river company revenue grew year market report said which from into over".split()
+    sentences, size, i = [], 0, 0
+    while size < characters:
+        sentence = " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(14)).capitalize()
+        sentences.append(f"{sentence} {i} [{1 + i % 3}].")
+        size += len(sentences[-1]) + 1
+        i += 1
+    return " ".join(sentences)
+
+
+def check_seconds(folder: Path, answer: str, extra: list[str], repeats: int) -> float:
+    """Median wall time of ``citeline check`` in a fresh process: imports, model loads and all."""
+    answer_file, source = folder / "answer.txt", folder / "source.txt"
+    answer_file.write_text(answer, encoding="utf-8")
+    source.write_text(SHORT_SOURCE, encoding="utf-8")
+    command = [sys.executable, "-m", "citeline.pipeline.cli", "check", "--answer-file", str(answer_file),
+               "--json", "--max-answer-chars", str(len(answer) + 1), *extra]
+    return startup_seconds(command + ["--source", str(source)] * 3, repeats, ok_codes=(0, 1))
+
+
+@contextlib.contextmanager
+def serving(timeout: float = 300.0) -> Iterator[str]:
+    """A ``citeline serve`` with the defaults on a free port, ready; always stopped."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "citeline.pipeline.cli", "serve", "--port", str(port), "--quiet"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("citeline serve did not become ready") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def startup_seconds(command: list[str], repeats: int = 7, ok_codes: tuple[int, ...] = (0,)) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
+        done = subprocess.run(command, capture_output=True)
+        if done.returncode not in ok_codes:
+            raise RuntimeError(f"{' '.join(command[:6])}... exited {done.returncode}:\n{done.stderr[-2000:]}")
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -80,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--long-answer-chars", type=int, default=1_000_000)
     args = parser.parse_args()
     if not (args.data / "attributionbench").is_dir():
         sys.exit(f"no AttributionBench data under {args.data}: pass --data or set CITELINE_DATA")
@@ -106,6 +170,23 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| `python -c pass` | {python:.3f} | 1.00x |")
     print(f"| `citeline --help` | {helps:.3f} | {helps / python:.2f}x |")
+
+    print(f"\n## citeline check, fresh process each time: one short answer (median of 3), and one of "
+          f"{args.long_answer_chars:,} characters (once)\n")
+    print("| configuration | short answer (s) | long answer (s) |")
+    print("|---|---|---|")
+    text = long_answer(args.long_answer_chars)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, extra in CHECK_CONFIGS.items():
+            short = check_seconds(Path(tmp), SHORT_ANSWER, extra, repeats=3)
+            # The long answer with the default verifier takes minutes of model time: shown for the
+            # pipeline's own cost (splitting, citations, report) only.
+            long = check_seconds(Path(tmp), text, extra, repeats=1) if "lexical" in name else None
+            print(f"| {name} | {short:.2f} | {'' if long is None else f'{long:.1f}'} |")
+        with serving() as url:
+            # once: a repeated answer would come from the server's verifier cache
+            short = check_seconds(Path(tmp), SHORT_ANSWER, ["--server", url], repeats=1)
+            print(f"| `--server`: a running `citeline serve` (default verifier, spaCy) | {short:.2f} | |")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,13 @@ def contrast_table(data: Path, split: str, seed: int, out: Path | None) -> str:
     rows = build_rows(data / "tatqa" / f"tatqa_dataset_{split}.jsonl", seed=seed)
     if out:
         write_rows(rows, out)
-    results = [evaluate(verifier, rows) for verifier in
-               (NumericVerifier(), NumericVerifier(base=LexicalVerifier()), LexicalVerifier())]
+    from citeline.verifiers.default import load_verifier
+
+    # numbers alone, numbers + lexical, lexical; then the default (numbers + the entailment model)
+    # against the previous default, which had no numeric checker
+    verifiers = (NumericVerifier(), NumericVerifier(base=LexicalVerifier()), LexicalVerifier(),
+                 load_verifier("default"), load_verifier("presence"))
+    results = [evaluate(verifier, rows) for verifier in verifiers]
     speed = "\n".join(f"- {r.verifier}: {r.rows / max(r.seconds, 1e-9):,.0f} rows/s" for r in results)
     return (f"TAT-QA {split}: {len(rows) // 2} pairs (seed {seed})\n\n" + render_markdown(results)
             + "\n\n" + speed)

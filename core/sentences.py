@@ -43,6 +43,25 @@ def _lines(text: str) -> Iterator[Span]:
             yield span
 
 
+# spaCy refuses texts over nlp.max_length (1,000,000 characters) and its parser needs about 1 GB
+# per 100,000: a longer line is parsed in pieces, cut after a sentence end where there is one.
+MAX_PARSED_CHARS = 10_000
+
+
+def _pieces(text: str, start: int, end: int, limit: int = MAX_PARSED_CHARS) -> Iterator[Span]:
+    """``text[start:end]`` in consecutive pieces of at most ``limit`` characters."""
+    while end - start > limit:
+        stop = start + limit
+        cut = max(text.rfind(mark, start, stop) for mark in (". ", "? ", "! ", "\t")) + 1
+        if cut <= start:
+            cut = text.rfind(" ", start, stop) + 1
+        if cut <= start:
+            cut = stop
+        yield start, cut
+        start = cut
+    yield start, end
+
+
 def _trim(text: str, start: int, end: int) -> Span | None:
     while start < end and text[start].isspace():
         start += 1
@@ -83,7 +102,7 @@ class SpacySentenceSplitter:
 
     def split_many(self, texts: Sequence[str]) -> list[list[Span]]:
         nlp = self._load()
-        lines = [(i, span) for i, text in enumerate(texts) for span in _lines(text)]
+        lines = [(i, piece) for i, text in enumerate(texts) for line in _lines(text) for piece in _pieces(text, *line)]
         docs = nlp.pipe((texts[i][s:e] for i, (s, e) in lines), batch_size=self.batch_size)
         result: list[list[Span]] = [[] for _ in texts]
         for (i, (line_start, _)), doc in zip(lines, docs):

@@ -19,17 +19,13 @@ or "wrong value" when the program ran and gave another answer.
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from citeline.evals.finance import derivation_programs, read_jsonl, tatqa_questions, value_matches
 from citeline.pipeline.sandbox import SandboxResult, run_many
-
-_LONE_PARENTHESIS = re.compile(r"\(\s*(\d[\d.]*)\s*\)")
 
 
 @dataclass(frozen=True)
@@ -55,36 +51,19 @@ class ReproResult:
 
 
 def convfinqa_cases(path: str | Path) -> Iterator[Case]:
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            yield Case("convfinqa-pot", record["id"], (record["programs"][-1],), record["answer"])
+    for record in read_jsonl(path):
+        yield Case("convfinqa-pot", record["id"], (record["programs"][-1],), record["answer"])
 
 
 def tatqa_cases(path: str | Path) -> Iterator[Case]:
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        for question in json.loads(line)["questions"]:
-            if question["answer_type"] == "arithmetic" and question.get("derivation"):
-                yield Case("tatqa", question["uid"], derivation_programs(question["derivation"]),
-                           question["answer"], question.get("scale", ""))
-
-
-def derivation_programs(derivation: str) -> tuple[str, ...]:
-    """``ans = ...`` readings of a TAT-QA derivation: accounting negatives first, then plain."""
-    plain = re.sub(r"[$,%]", "", derivation).replace("[", "(").replace("]", ")").strip()
-    accounting = _LONE_PARENTHESIS.sub(r"(-\1)", plain)
-    return tuple(dict.fromkeys(f"ans = {expression}" for expression in (accounting, plain)))
+    for _, question in tatqa_questions(path):
+        if question["answer_type"] == "arithmetic" and question.get("derivation"):
+            yield Case("tatqa", question["uid"], derivation_programs(question["derivation"]),
+                       question["answer"], question.get("scale", ""))
 
 
 def reproduces(case: Case, value: Any) -> bool:
-    if isinstance(case.answer, str):
-        return isinstance(value, bool) and value == (case.answer.strip().lower() == "yes")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return False
-    candidates = [value, value * 100, value / 100] if case.scale == "percent" else [value]
-    return any(math.isclose(v, float(case.answer), rel_tol=1e-2, abs_tol=1e-2) for v in candidates)
+    return value_matches(value, case.answer, percent=case.scale == "percent", abs_tol=1e-2)
 
 
 def evaluate(source: str, cases: list[Case], run: Callable[..., list[SandboxResult]] = run_many,

@@ -51,6 +51,9 @@ class TransformersLLM:
     def _load(self) -> None:
         if self._model is not None:
             return
+        from citeline.core.paths import hub_model_options
+
+        hub = hub_model_options(self.model_path, "generation model") if self.model_path else {}
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -58,10 +61,10 @@ class TransformersLLM:
             from citeline.llm.smollm2 import ensure_model
 
             self.model_path = str(ensure_model())
-        self._tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        self._tokenizer = AutoTokenizer.from_pretrained(self.model_path, **hub)
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=torch.float32, **hub)
         self._model = model.to(self.device).eval()
 
     # -- public -------------------------------------------------------------------------------

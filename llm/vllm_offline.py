@@ -40,6 +40,10 @@ class VLLMOffline:
     def _load(self) -> Any:
         if self._engine is not None:
             return self._engine
+        if self.model_path is not None:
+            from citeline.core.paths import hub_model_options
+
+            hub_model_options(self.model_path, "vLLM model")  # fails at once if it cannot be had
         try:
             import vllm
         except ImportError as error:

@@ -5,9 +5,9 @@
 "report" | "error_kind" and "error", "warnings"?}``. An answer with no claim to check (nothing is
 left once its citation markers are removed) is ``no_claims``: it is neither ok nor averaged into
 the citation metrics as 0.0 (ALCE, too, skips an output without sentences).
-``<out>/run.json`` pins the input and the checker's configuration (verifier, splitter, checks),
-so ``--resume`` never mixes two runs, and ``<out>/summary.json`` holds the aggregate over every
-result in the folder.
+``<out>/run.json`` pins the input and the checker's configuration (verifier, splitter, checks,
+``alce_compat``), so ``--resume`` never mixes two runs, and ``<out>/summary.json`` holds the
+aggregate over every result in the folder.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from citeline.core.protocols import clear_cache, warm_up
-from citeline.core.sentences import DEFAULT_SPLITTER, make_splitter, splitter_name
+from citeline.core.protocols import clear_cache
+from citeline.core.sentences import DEFAULT_SPLITTER, make_splitter
 from citeline.core.types import Report
+from citeline.pipeline.alce import AlceChecker
 from citeline.pipeline.check import CheckRequest, CitationChecker
 from citeline.pipeline.records import MAX_ANSWER_CHARS, request_from_record
 from citeline.pipeline.runs import (RESULTS, RUN, SUMMARY, Engine, RunFolderError, RunStopped, mean, read_results,
@@ -68,12 +69,15 @@ class EvalSettings:
     check_every_source: bool = True
     batch_size: int = 16
     max_answer_chars: int | None = MAX_ANSWER_CHARS
+    alce_compat: bool = False  # ALCE eval.py's arithmetic (AlceChecker; its own splitter, no source check)
 
-    def checker(self) -> CitationChecker:
+    def checker(self) -> CitationChecker | AlceChecker:
         """The checker these settings name; nothing loads until first use (a bad spec: ValueError)."""
         from citeline.core.claims import ClaimSplitter
         from citeline.verifiers.default import load_verifier
 
+        if self.alce_compat:
+            return AlceChecker(load_verifier(self.verifier))
         return CitationChecker(load_verifier(self.verifier), ClaimSplitter(make_splitter(self.splitter)),
                                check_every_source=self.check_every_source)
 
@@ -82,13 +86,14 @@ class EvalSettings:
 
 
 class EvalJob:
-    """Checks records with a ``CitationChecker``, ``batch_size`` records per verifier batch."""
+    """Checks records with a ``CitationChecker`` (or ALCE's arithmetic, ``AlceChecker``),
+    ``batch_size`` records per verifier batch."""
 
     command = "eval"
     failure = "checking failed"
     counters = ("claims_checked",)
 
-    def __init__(self, checker: CitationChecker, batch_size: int = 16,
+    def __init__(self, checker: CitationChecker | AlceChecker, batch_size: int = 16,
                  max_answer_chars: int | None = MAX_ANSWER_CHARS) -> None:
         self.checker = checker
         self.batch_size = batch_size
@@ -96,13 +101,11 @@ class EvalJob:
         self.claims_checked = 0
 
     def config(self) -> dict[str, Any]:
-        return {"verifier": self.checker.verifier.name, "splitter": splitter_name(self.checker.claims.sentences),
-                "max_citations": self.checker.max_citations, "check_every_source": self.checker.check_every_source,
+        return {"verifier": self.checker.verifier.name, **self.checker.settings(),
                 "max_answer_chars": self.max_answer_chars}
 
     def warm_up(self) -> None:
-        warm_up(self.checker.claims.sentences)
-        warm_up(self.checker.verifier)
+        self.checker.warm_up()
 
     def read(self, data: dict[str, Any], number: int) -> CheckRequest:
         return request_from_record(data, f"line-{number}", self.max_answer_chars)
@@ -136,7 +139,7 @@ def _row(report: Report) -> dict[str, Any]:
 class EvalRun:
     """Checks every record of ``input_path`` into ``out`` (see ``EvalJob`` and ``runs.run_job``)."""
 
-    def __init__(self, checker: CitationChecker, batch_size: int = 16,
+    def __init__(self, checker: CitationChecker | AlceChecker, batch_size: int = 16,
                  max_answer_chars: int | None = MAX_ANSWER_CHARS) -> None:
         self.checker = checker
         self.batch_size = batch_size

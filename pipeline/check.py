@@ -4,8 +4,10 @@ ALCE (Gao et al., 2023), per sentence: recall is 1 when the sentence has citatio
 points outside the source list, and its cited passages (at most 3) together entail it. Precision
 looks at each citation of a supported sentence: a citation is irrelevant iff alone it does not
 entail the sentence and the remaining citations still do. Per answer, recall is averaged over
-sentences and precision is (relevant citations) / (citations checked). One deviation: a source
-cited twice in one sentence counts once.
+sentences and precision is (relevant citations) / (citations checked). Claims and citations are
+citeline's (``core/claims.py``, ``core/citations.py``), which read some answers differently from
+ALCE's eval.py (a source cited twice counts once, ``[1, 5]`` cites both); ``pipeline/alce.py``
+reproduces eval.py exactly, and the README lists the differences.
 
 Beyond ALCE, each claim is also checked against every source alone, which tells a citation
 error ("supported by [3], which it does not cite") from an unsupported claim.
@@ -21,7 +23,7 @@ from citeline.core.protocols import Verifier
 from citeline.core.types import Answer, CitationCheck, Claim, ClaimResult, Document, Evidence, Report, Verdict
 from citeline.pipeline.sources import as_documents, empty_source_warnings
 
-ALCE_MAX_CITATIONS = 3
+ALCE_MAX_CITATIONS = 3  # ALCE eval.py's --at_most_citations default
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,21 @@ class _VerdictMemo:
         return self[self.want(documents, claim)].label == "supported"
 
 
-class CitationChecker:
+class WithVerifier:
+    """A checker's ``verifier``: the one it was given, else citeline's default, built on first use."""
+
+    _verifier: Verifier | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        if self._verifier is None:
+            from citeline.verifiers.default import load_default_verifier
+
+            self._verifier = load_default_verifier()
+        return self._verifier
+
+
+class CitationChecker(WithVerifier):
     """``check(answer, documents) -> Report``; ``check_many`` batches verifier work across answers."""
 
     def __init__(self, verifier: Verifier | None = None, claims: ClaimSplitter | None = None,
@@ -76,13 +92,19 @@ class CitationChecker:
         self.max_citations = max_citations
         self.check_every_source = check_every_source
 
-    @property
-    def verifier(self) -> Verifier:
-        if self._verifier is None:
-            from citeline.verifiers.default import load_default_verifier
+    def settings(self) -> dict[str, Any]:
+        """What changes its results besides the verifier, for run.json."""
+        from citeline.core.sentences import splitter_name
 
-            self._verifier = load_default_verifier()
-        return self._verifier
+        return {"alce_compat": False, "splitter": splitter_name(self.claims.sentences),
+                "max_citations": self.max_citations, "check_every_source": self.check_every_source}
+
+    def warm_up(self) -> None:
+        """Load the verifier, then the splitter: a model that cannot be had is reported at once."""
+        from citeline.core.protocols import warm_up
+
+        warm_up(self.verifier)
+        warm_up(self.claims.sentences)
 
     def check(self, answer: Answer | str, documents: Any, id: str = "") -> Report:
         """``documents``: ``Document``s, source strings or ``{"id"?, "title"?, "text"}`` dicts, in citation order."""

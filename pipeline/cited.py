@@ -34,6 +34,14 @@ class CitedAnswer:
     def invalid_citations(self) -> tuple[str, ...]:
         return tuple(i for c in self.claims for i in c.invalid_citations)
 
+    def to_dict(self) -> dict:
+        """The JSON that ``citeline generate --json`` prints and ``POST /v1/cite`` returns."""
+        from citeline.core.types import to_dict
+
+        return {"answer": self.answer.text, "question": self.answer.question, "engine": self.engine,
+                "model": self.model, "claims": [to_dict(c) for c in self.claims],
+                "sources": [to_dict(d) for d in self.documents], "problems": list(self.problems)}
+
 
 def format_documents(documents: Sequence[Document]) -> str:
     """``Document [n] (Title: ...): text`` lines, numbered in citation order as in ALCE."""

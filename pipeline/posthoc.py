@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from citeline.core.types import SUPPORTED, Answer, Claim, Document, Hit, Passage
+from citeline.core.types import SUPPORTED, Answer, Claim, Document, Hit, Passage, Report
 from citeline.pipeline.cited import CitedAnswer, problems_of
 from citeline.retrievers.base import Retriever
 from citeline.verifiers.base import Verifier
 
 _CLOSING = ".!?;:\"')]»”’ \t\n"
+
+
+def sources_retriever(documents: Sequence[Document]) -> Retriever:
+    """BM25 over the sentences of ``documents``: the candidates post-hoc citation picks from when
+    the sources are given with the answer (``citeline generate --answer``, ``POST /v1/cite``)."""
+    from citeline.core.sentences import RegexSentenceSplitter
+    from citeline.retrievers.bm25 import RankBM25Retriever
+    from citeline.retrievers.corpus import SentenceWindowChunker
+
+    chunker = SentenceWindowChunker(size=1, stride=1, splitter=RegexSentenceSplitter())
+    return RankBM25Retriever().index(list(chunker.chunk_many(documents)))
 
 
 class PostHocCiter:
@@ -90,9 +101,40 @@ def _passages(chosen: list[list[Passage]]) -> dict[tuple[str, int, int], Passage
 
 
 def _document(key: tuple[str, int, int], passage: Passage) -> Document:
-    doc_id, start, end = key
-    return Document(id=f"{doc_id}:{start}-{end}", text=passage.text, title=doc_id,
-                    metadata={"doc_id": doc_id, "start": start, "end": end})
+    return passage_document(passage)
+
+
+def passage_document(passage: Passage) -> Document:
+    """A retrieved passage as a source to cite: id ``DOC:START-END``, titled by its document."""
+    return Document(id=f"{passage.doc_id}:{passage.start}-{passage.end}", text=passage.text, title=passage.doc_id,
+                    metadata={"doc_id": passage.doc_id, "start": passage.start, "end": passage.end})
+
+
+def repair_citations(report: Report) -> tuple[str, list[dict]]:
+    """The report's answer with each claim that its citations do not support, but one source does,
+    cited to that source instead (its own markers removed); and one change record per claim.
+
+    Only the check's own findings are used (``best_source``), so nothing is verified twice; a claim
+    that no single source supports keeps what it had."""
+    positions = {d.id: number for number, d in enumerate(report.documents, 1)}
+    text, edits, changes = report.answer.text, [], []
+    for result in report.claims:
+        best = result.best_source
+        if result.citations.recall == 1.0 or best is None or best.verdict is None \
+                or best.verdict.label != SUPPORTED:
+            continue
+        number = positions[best.passages[0].doc_id]
+        marker, markers = f"[{number}]", result.claim.markers
+        if markers:  # the first marker becomes the right one, the others go (with the space before them)
+            edits.append((markers[0].start, markers[0].end, marker))
+            edits += [(m.start - (text[m.start - 1:m.start] == " "), m.end, "") for m in markers[1:]]
+        else:
+            at = _insertion_point(text, result.claim)
+            edits.append((at, at, " " + marker))
+        changes.append({"claim": result.claim.text, "was": [m.raw for m in markers], "now": marker})
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text, changes
 
 
 def _insertion_point(text: str, claim: Claim) -> int:

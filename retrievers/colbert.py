@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from citeline.core.checks import check_k, check_query
-from citeline.core.paths import cache_dir
+from citeline.core.paths import cache_dir, hub_model_options
 from citeline.core.types import Hit, Passage
 from citeline.retrievers.corpus import check_passages
 
@@ -47,6 +47,8 @@ def resolve_checkpoint(checkpoint: str) -> str:
         if not (folder / "artifact.metadata").is_file():
             build_minilm_checkpoint(folder)
         return str(folder)
+    if hub_model_options(checkpoint, "ColBERT checkpoint"):  # cached, hub unreachable: no retries
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # colbert-ai loads it (also in the indexing child)
     return checkpoint
 
 

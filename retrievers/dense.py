@@ -15,7 +15,7 @@ import numpy as np
 
 from citeline.core.checks import check_k, check_query
 from citeline.core.errors import EnvironmentFailure
-from citeline.core.paths import resolve_pip_model
+from citeline.core.paths import hub_model_options, resolve_pip_model
 from citeline.core.protocols import warm_up
 from citeline.core.types import Hit, Passage
 from citeline.retrievers.corpus import check_passages
@@ -75,10 +75,12 @@ class SentenceTransformerEncoder:
 
     def _load(self):
         if self._model is None:
+            model = resolve_model(self.name)
+            hub = hub_model_options(model, "embedding model")  # fails at once if it cannot be had
             from sentence_transformers import SentenceTransformer
 
             try:
-                self._model = SentenceTransformer(resolve_model(self.name), device=self.device)
+                self._model = SentenceTransformer(model, device=self.device, **hub)
             except OSError as error:
                 raise EnvironmentFailure(
                     f"cannot load the embedding model {self.name!r}: give a local model folder, "

@@ -66,3 +66,24 @@ def test_spacy_claims_keep_offsets_and_markers():
 def test_spacy_splitter_names_the_fix_for_a_missing_model():
     with pytest.raises(RuntimeError, match="pip install"):
         SpacySentenceSplitter("no_such_model_xyz").split("Hello.")
+
+
+def test_long_lines_are_cut_into_pieces_at_sentence_ends():
+    from citeline.core.sentences import _pieces
+
+    text = "One two. Three four five. Six seven eight nine."
+    pieces = list(_pieces(text, 0, len(text), limit=20))
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))  # consecutive, nothing lost
+    assert all(end - start <= 20 for start, end in pieces)
+    assert text[pieces[0][0]:pieces[0][1]] == "One two."  # cut after a sentence end
+    assert list(_pieces("x" * 45, 0, 45, limit=20)) == [(0, 20), (20, 40), (40, 45)]  # no space: hard cut
+
+
+@pytest.mark.slow
+def test_spacy_splits_a_line_longer_than_its_parser_limit():
+    sentence = "The tower was built in Paris and it is tall. "
+    text = sentence * 23_000  # 1,035,000 characters on one line: over spaCy's nlp.max_length
+    spans = SpacySentenceSplitter().split(text)
+    assert len(spans) == 23_000
+    assert all(text[start:end] == sentence.strip() for start, end in spans)

@@ -121,6 +121,19 @@ def test_resuming_with_another_config_is_refused(tiny_run):
         Trainer(config, progress=False).run()
 
 
+def test_a_run_can_be_shortened_on_resume_and_ends_at_the_new_length(tiny_run):
+    config = tiny_run("run")  # 96 pairs, batches of 8, one epoch: 12 steps
+    Trainer(config, progress=False).run(until_step=3)
+    config.epochs = 0.5
+    Trainer(config, progress=False).run()
+    log = [json.loads(line) for line in (Path(config.output_dir) / "train_log.jsonl").open()]
+    assert any(e["event"] == "run resized" and e["epochs"] == [1.0, 0.5] for e in log)
+    assert log[-1] == {**log[-1], "event": "done", "steps": 6}
+    config.epochs = 0.25  # 3 steps: not beyond the checkpoint's 6
+    with pytest.raises(ValueError, match="epochs"):
+        Trainer(config, progress=False).run()
+
+
 @pytest.mark.slow
 def test_the_builder_makes_train_dev_and_contrast_files_from_disjoint_documents(tmp_path):
     root = tmp_path / "shared"

@@ -354,3 +354,12 @@ def test_the_registry_wraps_any_verifier_spec_with_the_numeric_checker():
     kept, changed = verifier.verify([(evidence, "The company has 12,000 employees."),
                                      (evidence, "The company has 21,000 employees.")])
     assert kept.label == SUPPORTED and changed.label == NOT_SUPPORTED
+
+
+def test_numbers_in_a_claims_context_lines_are_not_claimed():
+    from citeline.verifiers.numeric import NumericVerifier
+
+    evidence = "Revenue was $5 million in 2021."
+    verdicts = NumericVerifier().verify([(evidence, "What happened in 1999 and 2004?\nRevenue was $5 million."),
+                                         (evidence, "What was revenue?\nRevenue was $7 million.")])
+    assert [v.label for v in verdicts] == ["supported", "not_supported"]

@@ -198,6 +198,6 @@ def _load_objective(path: Path) -> str:
 def test_the_shipped_configs_load():
     folder = Path(__file__).resolve().parents[1] / "verifiers/configs"
     objectives = {path.name: _load_objective(path) for path in folder.glob("*.json")}
-    assert objectives == {"citeline_attr.json": "calibrator", "citeline_nli.json": "nli",
+    assert objectives == {"citeline_attr.json": "calibrator", "citeline_nli.json": "nli", "citeline_nli_gpu.json": "nli",
                           "minilm_cross_encoder.json": "cross_encoder",
                           "minilm_token_alignment.json": "token_alignment"}

@@ -261,6 +261,9 @@ class CrossEncoderVerifier:
     def _load(self) -> None:
         if self._model is not None:
             return
+        from citeline.core.paths import hub_model_options
+
+        hub = hub_model_options(self.model_name_or_path, "verifier model")  # fails at once if it cannot be had
         try:
             import torch
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -270,10 +273,10 @@ class CrossEncoderVerifier:
         if self.num_threads:
             torch.set_num_threads(self.num_threads)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path)
+            tokenizer = AutoTokenizer.from_pretrained(self.model_name_or_path, **hub)
             # float32 on CPU: shipped weights may be stored in float16 to halve the download.
             dtype = torch.float32 if self.device == "cpu" else "auto"
-            model = AutoModelForSequenceClassification.from_pretrained(self.model_name_or_path, dtype=dtype)
+            model = AutoModelForSequenceClassification.from_pretrained(self.model_name_or_path, dtype=dtype, **hub)
         except OSError as error:
             raise OSError(f"cannot load verifier model {self.model_name_or_path!r}: give a local folder "
                           f"with config.json, weights and tokenizer, or a Hugging Face model name "

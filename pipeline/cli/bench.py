@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="score only the first N rows (a quick look)")
     parser.set_defaults(func=_run_attributionbench)
     _register_contrast(benchmarks)
+    _register_finlfqa(benchmarks)
 
 
 CONTRAST_EXAMPLES = """\
@@ -116,3 +117,121 @@ def _run_attributionbench(args: argparse.Namespace) -> int:
         args.out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.out}")
     return 0
+
+
+FINLFQA_EXAMPLES = """\
+examples:
+  citeline bench finlfqa --source tatqa --gold --out runs/finlfqa/gold
+  citeline bench finlfqa --source tatqa --limit 30 --out runs/finlfqa/smollm2
+  citeline bench finlfqa --source tatqa --limit 30 --out runs/finlfqa/server --backend openai --base-url http://127.0.0.1:8000/v1
+  citeline bench finlfqa --data finlfqa_validation.jsonl --out runs/finlfqa/own --judge openai:my-model --judge-base-url http://127.0.0.1:8000/v1
+
+Each question is answered as clauses (text, evidence paragraph ids per company, Python code, knowledge
+ids) through the generation backend, parsed strictly and retried, then scored: numbers P/R/F1 (1%
+relative error after unit normalisation), evidence P/R/F1, code execution success and value
+correctness (in the sandbox), knowledge recall, and with --judge the 1-5 LLM judge. --gold scores the
+gold clauses against themselves (a sanity check: 100 on numbers and evidence). The run is resumable
+(--resume); <out>/input.jsonl holds the records in FinLFQA format.
+Data: --source finlfqa reads --data (JSONL or a JSON list), else the hub (Dragongon/FinLFQA, --split);
+tatqa and convfinqa-pot read --data, else ../shared/data/finance (TAT-QA: --split dev, the default, or
+test; never tune on test). Questions are shuffled with --seed, so --limit N is a seeded sample.
+"""
+
+
+def _register_finlfqa(benchmarks: argparse._SubParsersAction) -> None:
+    from citeline.pipeline.cli.options import add_batch, add_llm
+
+    parser = add_command(
+        benchmarks, "finlfqa", help="FinLFQA: clause-structured answers scored on numbers, evidence, code, knowledge",
+        description="Answer FinLFQA-format questions as clauses and score them with FinLFQA's metrics "
+                    "(Long et al., 2025).", epilog=FINLFQA_EXAMPLES)
+    parser.add_argument("--source", choices=["finlfqa", "tatqa", "convfinqa-pot"], default="finlfqa",
+                        help="the records' format: FinLFQA's own, or a stand-in mapped onto it")
+    parser.add_argument("--data", type=Path, help="the data file (default: see below)")
+    parser.add_argument("--split", help="finlfqa: validation (default) or test; tatqa: dev (default) or test")
+    parser.add_argument("--seed", type=int, default=0, help="shuffle of the questions (0)")
+    parser.add_argument("--gold", action="store_true", help="answer with the gold clauses (no model)")
+    add_llm(parser)
+    parser.add_argument("--structured", choices=["auto", "schema", "regex", "none"], default="auto",
+                        help="constraint on the reply: auto is regex on the local backend, JSON schema elsewhere")
+    parser.add_argument("--retries", type=int, default=2, help="re-asks of a reply that does not parse (2)")
+    parser.add_argument("--max-tokens", type=int, default=400, help="per reply (400)")
+    parser.add_argument("--judge", metavar="BACKEND[:MODEL]",
+                        help="also rate each answer 1-5 with an LLM judge (off unless given)")
+    parser.add_argument("--judge-base-url", help="the judge's server (default: --base-url, else $OPENAI_BASE_URL)")
+    scoring = parser.add_argument_group("scoring choices FinLFQA leaves open (see README)")
+    scoring.add_argument("--years", action="store_true", help="count years and dates as numbers")
+    scoring.add_argument("--duplicates", action="store_true", help="count repeated values (default: distinct)")
+    scoring.add_argument("--percent-as-ratio", action="store_true", help="let 12%% match 0.12")
+    scoring.add_argument("--scope", choices=["answer", "clause"], default="answer",
+                         help="numbers and evidence over the whole answer (default) or clause by clause")
+    scoring.add_argument("--evidence", choices=["company", "index"], default="company",
+                         help="match (company, id) pairs (default) or ids alone")
+    scoring.add_argument("--execution", choices=["runs", "correct"], default="runs",
+                         help="code succeeds when it runs (default) or only with a correct value")
+    scoring.add_argument("--average", choices=["macro", "micro"], default="macro",
+                         help="per record then mean (default), or pooled counts")
+    parser.add_argument("--fields", help="FinLFQA field names to try first, e.g. knowledge=formulas,code=program")
+    add_batch(parser)
+    parser.set_defaults(func=_run_finlfqa)
+
+
+def _run_finlfqa(args: argparse.Namespace) -> int:
+    import sys
+
+    from citeline.pipeline.cli.options import EXIT_ENVIRONMENT, fail, quiet_libraries
+
+    quiet_libraries()
+    from citeline.core.errors import EnvironmentFailure
+    from citeline.pipeline.runs import RunFolderError, RunStopped
+
+    try:
+        summary, title = _finlfqa(args)
+    except (RunStopped, EnvironmentFailure) as error:
+        print(f"citeline: error: {error}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except (OSError, ValueError, RunFolderError) as error:
+        return fail(str(error))
+    from citeline.evals.finlfqa import markdown
+
+    print(markdown(summary, title))
+    print(f"\nresults in {args.out}/results.jsonl, summary in {args.out}/summary.json")
+    return 1 if summary.failed else 0
+
+
+def _finlfqa(args: argparse.Namespace):
+    import os
+
+    from citeline.evals.finance import FinLFQAFields
+    from citeline.evals.finlfqa import FinLFQAJob, FinLFQAJudge, GoldAnswerer, ScoringOptions, load_records, run_benchmark
+    from citeline.llm.backends import LLMS, load_llm, server_options
+    from citeline.pipeline.cli.options import llm_from_args
+
+    options = ScoringOptions(years=args.years, duplicates=args.duplicates, percent_as_ratio=args.percent_as_ratio,
+                             scope=args.scope, evidence=args.evidence, execution=args.execution, average=args.average)
+    records = load_records(args.source, args.data, args.split, FinLFQAFields.parse(args.fields), args.seed)
+    if args.gold:
+        answerer, label = GoldAnswerer(), "gold clauses"
+    else:
+        from citeline.pipeline.clauses import ClauseAnswerer
+
+        llm = llm_from_args(args)
+        if hasattr(llm, "structured_retries"):
+            llm.structured_retries = 0  # the harness re-asks itself, and counts every try
+        answerer = ClauseAnswerer(llm, structured=args.structured, retries=args.retries, max_tokens=args.max_tokens)
+        label = f"{args.backend} {args.model or ('SmolLM2-135M-Instruct' if args.backend == 'local' else '')}".strip()
+    judge = None
+    if args.judge:
+        backend, _, model = args.judge.partition(":")
+        base_url = None
+        if LLMS.get(backend).takes("base_url"):
+            base_url = args.judge_base_url or args.base_url or os.environ.get("OPENAI_BASE_URL")
+        judge = FinLFQAJudge(load_llm(backend, model or None, base_url,
+                                      **server_options(backend, api_key=args.api_key, timeout=args.timeout)),
+                             name=args.judge)
+    job = FinLFQAJob(answerer, options, judge, label=label)
+    summary = run_benchmark(records, job, args.out, resume=args.resume, overwrite=args.overwrite, limit=args.limit,
+                            progress=not (args.no_progress or getattr(args, "quiet", False)))
+    title = (f"FinLFQA metrics, {args.source} ({args.split or 'default split'}), {summary.records} records, "
+             f"answers: {label}" + (f", judge: {args.judge}" if args.judge else ""))
+    return summary, title

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from citeline.core.checks import MAX_ANSWER_CHARS
-from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_batch, add_command,
-                                           add_sources, add_splitter, add_verifier, fail)
+from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_HELP, add_alce_compat, add_batch,
+                                           add_command, add_sources, add_splitter, add_verifier, fail)
 
 ENGINES = {"local": "this process (default)",
            "ray": "Ray Data actors, on a local or an existing cluster (pip install 'citeline[ray]')"}
@@ -26,6 +26,9 @@ examples:
   # {"id", "title", "text"} objects; cite them as [1] or by id, e.g. [paris]
   citeline check --answer-file answer.txt --sources sources.json
 
+  # no start-up cost: ask a running `citeline serve` (models already loaded)
+  citeline check --record record.json --server http://127.0.0.1:8080
+
 citations: [n] is always the n-th source (1-based), whatever the sources' ids; any other text
 in brackets, such as [doc7], cites the source with that id.
 """ + EXIT_STATUS_HELP
@@ -35,6 +38,7 @@ examples:
   citeline eval examples/answers.jsonl --out runs/example
   citeline eval answers.jsonl --out runs/big --resume        # continue after a crash or Ctrl-C
   citeline eval answers.jsonl --out runs/big --verifier lexical --limit 100
+  citeline eval answers.jsonl --out runs/alce --alce-compat  # ALCE eval.py's numbers, quirks included
   citeline eval answers.jsonl --out runs/big --html          # also write runs/big/report.html
   citeline eval answers.jsonl --out runs/big --engine ray    # on Ray (a local cluster; --address for yours)
 
@@ -59,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--question", default="", help="the question the answer replies to")
     check.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     check.add_argument("--out", type=Path, help="also write the JSON report to this file")
+    check.add_argument("--server", metavar="URL", help="send the check to a running `citeline serve` at URL (its "
+                       "verifier and splitter apply): no models to load, so it answers in well under a second")
     check.add_argument("--html", type=Path, metavar="FILE", help="also write the report as a self-contained HTML page")
     _common(check)
     check.set_defaults(func=run_check)
@@ -87,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     add_verifier(parser)
     add_splitter(parser)
+    add_alce_compat(parser)
     parser.add_argument("--no-source-check", action="store_true",
                         help="skip checking each claim against every source (faster; no support rate)")
     parser.add_argument("--max-answer-chars", type=int, default=MAX_ANSWER_CHARS,
@@ -97,7 +104,8 @@ def _settings(args: argparse.Namespace):
     from citeline.pipeline.batch import EvalSettings
 
     return EvalSettings(verifier=args.verifier, splitter=args.splitter, check_every_source=not args.no_source_check,
-                        batch_size=getattr(args, "batch_size", 16), max_answer_chars=args.max_answer_chars)
+                        batch_size=getattr(args, "batch_size", 16), max_answer_chars=args.max_answer_chars,
+                        alce_compat=args.alce_compat)
 
 
 def _checker(args: argparse.Namespace):
@@ -111,7 +119,10 @@ def run_check(args: argparse.Namespace) -> int:
         return fail("--max-answer-chars must be at least 1")
     try:
         request = _read_check_request(args)
-        checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
+        if args.server:
+            report = _check_on_server(args, request)
+        else:
+            checker = _checker(args)  # a bad --verifier spec fails here, before any model loads
     except (OSError, RecordError, ValueError) as error:
         return fail(str(error))
     from citeline.core.errors import EnvironmentFailure
@@ -119,7 +130,9 @@ def run_check(args: argparse.Namespace) -> int:
     from citeline.pipeline.render import report_table
 
     try:
-        report = checker.check_many([request])[0]
+        if not args.server:
+            checker.warm_up()  # the verifier first: a model that cannot be loaded is reported at once
+            report = checker.check_many([request])[0]
     except OSError as error:  # a model's files that cannot be read: the machine, not the input
         raise EnvironmentFailure(str(error)) from error
     if args.out:
@@ -135,6 +148,44 @@ def run_check(args: argparse.Namespace) -> int:
     fine = report.claims and all(r.citations.recall == 1.0 for r in report.claims) \
         and not report.metrics["invalid_citations"]
     return EXIT_OK if fine else EXIT_FINDINGS
+
+
+def _check_on_server(args: argparse.Namespace, request):
+    """The report of ``POST {server}/v1/check``. A refused input is a ValueError (exit 2); a
+    server that is down, overloaded or failing is an environment failure (exit 3)."""
+    import os
+    import urllib.error
+    import urllib.request
+
+    from citeline.core.errors import EnvironmentFailure
+    from citeline.core.sentences import DEFAULT_SPLITTER
+    from citeline.core.types import Report
+
+    if getattr(args, "alce_compat", False):
+        raise ValueError("--alce-compat runs in this process only: drop --server")
+    if args.verifier != "default" or args.splitter != DEFAULT_SPLITTER:
+        raise ValueError("--verifier and --splitter are the server's: start it with `citeline serve --verifier ...`")
+    body = {"id": request.id or None, "question": request.answer.question, "answer": request.answer.text,
+            "sources": [{"id": d.id, "title": d.title, "text": d.text} for d in request.documents],
+            "check_every_source": not args.no_source_check}
+    url = args.server.rstrip("/") + "/v1/check"
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("CITELINE_API_KEY"):  # a server started with API keys
+        headers["Authorization"] = f"Bearer {os.environ['CITELINE_API_KEY']}"
+    post = urllib.request.Request(url, json.dumps(body, ensure_ascii=False).encode("utf-8"), headers)
+    try:
+        with urllib.request.urlopen(post, timeout=600) as response:
+            return Report.from_json(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace")[:500]
+        if 400 <= error.code < 500 and error.code not in (401, 403, 408, 429):
+            raise ValueError(f"the server refused the request ({error.code}): {detail}") from None
+        hint = " (set CITELINE_API_KEY)" if error.code in (401, 403) else ""
+        raise EnvironmentFailure(f"the citeline server at {args.server} answered {error.code}{hint}: {detail}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise EnvironmentFailure(f"no citeline server answers at {args.server} ({reason}): start one with "
+                                 f"`citeline serve`, or drop --server to check in this process") from None
 
 
 def _read_check_request(args: argparse.Namespace):

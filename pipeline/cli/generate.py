@@ -71,32 +71,19 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def _show(cited, args: argparse.Namespace) -> int:
-    print(json.dumps(_as_json(cited), indent=2, ensure_ascii=False) if args.json else _as_text(cited))
+    print(json.dumps(cited.to_dict(), indent=2, ensure_ascii=False) if args.json else _as_text(cited))
     bad = cited.invalid_citations or not cited.answer.text
     return 1 if bad else 0
 
 
 def _post_hoc(args: argparse.Namespace, documents):
     """Sentences of the sources as candidates, BM25 to rank them, the verifier to accept them."""
-    from citeline.core.sentences import RegexSentenceSplitter
-    from citeline.pipeline.posthoc import PostHocCiter
-    from citeline.retrievers.bm25 import RankBM25Retriever
-    from citeline.retrievers.corpus import SentenceWindowChunker
+    from citeline.pipeline.posthoc import PostHocCiter, sources_retriever
     from citeline.verifiers.default import load_verifier
 
     if not args.answer.strip():
         raise ValueError("--answer is empty: there is nothing to cite")
-    chunker = SentenceWindowChunker(size=1, stride=1, splitter=RegexSentenceSplitter())
-    retriever = RankBM25Retriever().index(list(chunker.chunk_many(documents)))
-    return PostHocCiter(retriever, load_verifier(args.verifier)).cite(args.answer)
-
-
-def _as_json(cited) -> dict:
-    from citeline.core.types import to_dict
-
-    return {"answer": cited.answer.text, "question": cited.answer.question, "engine": cited.engine,
-            "model": cited.model, "claims": [to_dict(c) for c in cited.claims],
-            "sources": [to_dict(d) for d in cited.documents], "problems": list(cited.problems)}
+    return PostHocCiter(sources_retriever(documents), load_verifier(args.verifier)).cite(args.answer)
 
 
 def _as_text(cited) -> str:

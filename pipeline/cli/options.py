@@ -94,6 +94,14 @@ def add_splitter(parser: argparse.ArgumentParser) -> None:
                         help=f"sentence splitter: {SPLITTERS.help()}")
 
 
+def add_alce_compat(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--alce-compat", action="store_true",
+                        help="citation recall and precision exactly as ALCE's eval.py computes them, quirks "
+                             "included, to compare with published numbers: its first line only, NLTK sentences "
+                             "(--splitter does not apply), '[' and digits as the only citation, no check "
+                             "against every source (README: Differences from ALCE's eval.py)")
+
+
 def splitter_from_args(args: argparse.Namespace) -> Any:
     from citeline.core.sentences import make_splitter
 

@@ -127,7 +127,7 @@ class Trainer:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate,
                                       weight_decay=config.weight_decay, fused=True)
         scheduler = _linear_schedule(optimizer, int(config.warmup_ratio * total), total)
-        state = self._resume(model, optimizer, scheduler)
+        state = self._resume(model, optimizer, scheduler, total)
         evaluator = Evaluator(Path(config.data_dir), tokenizer, config, device)
         last = len(batches) if until_step is None else min(until_step, len(batches))
         self._train(model, tokenizer, optimizer, scheduler, encoded, targets, batches[:last], state, evaluator, device,
@@ -160,20 +160,25 @@ class Trainer:
                     "examples": sum(len(b) for b in batches)})
         return encoded, label_targets([p.label for p in pairs]), batches
 
-    def _resume(self, model: Any, optimizer: Any, scheduler: Any) -> dict[str, Any]:
+    def _resume(self, model: Any, optimizer: Any, scheduler: Any, total: int) -> dict[str, Any]:
         import torch
 
         path = self.out / CHECKPOINT / "state.pt"
         if not path.is_file():
             return {"step": 0, "best": -1.0}
         state = torch.load(path, map_location="cpu", weights_only=False)
-        if state["config"] != asdict(self.config):
-            differ = sorted(k for k in state["config"] if state["config"][k] != asdict(self.config).get(k))
-            raise ValueError(f"{path} was written with another config (differs in {differ}): "
-                             f"use another output_dir, or delete {path.parent} to start over")
+        differ = sorted(k for k in state["config"] if state["config"][k] != asdict(self.config).get(k))
+        if differ == ["epochs"] and state["step"] < total:
+            # A run may be shortened or lengthened: the batches are a prefix of the same seeded
+            # sequence, and the learning-rate schedule follows the new length from here on.
+            self._note({"event": "run resized", "epochs": [state["config"]["epochs"], self.config.epochs]})
+        elif differ:
+            raise ValueError(f"{path} was written with another config (differs in {differ}; only epochs may "
+                             f"change, to a length beyond step {state['step']}): use another output_dir, "
+                             f"or delete {path.parent} to start over")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        scheduler.load_state_dict(state["scheduler"])  # its lambda follows the new length, if resized
         torch.set_rng_state(state["torch_rng"])
         self._note({"event": "resumed", "step": state["step"]})
         return {"step": state["step"], "best": state["best"]}
