@@ -11,18 +11,14 @@ its references as [1]..[n]. Each configuration runs in a fresh subprocess so tha
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import statistics
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 from citeline.core.paths import data_dir
 
@@ -103,31 +99,6 @@ def check_seconds(folder: Path, answer: str, extra: list[str], repeats: int) -> 
     return startup_seconds(command + ["--source", str(source)] * 3, repeats, ok_codes=(0, 1))
 
 
-@contextlib.contextmanager
-def serving(timeout: float = 300.0) -> Iterator[str]:
-    """A ``citeline serve`` with the defaults on a free port, ready; always stopped."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "citeline.pipeline.cli", "serve", "--port", str(port), "--quiet"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("citeline serve did not become ready") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def startup_seconds(command: list[str], repeats: int = 7, ok_codes: tuple[int, ...] = (0,)) -> float:
     times = []
     for _ in range(repeats):
@@ -183,7 +154,10 @@ def main() -> None:
             # pipeline's own cost (splitting, citations, report) only.
             long = check_seconds(Path(tmp), text, extra, repeats=1) if "lexical" in name else None
             print(f"| {name} | {short:.2f} | {'' if long is None else f'{long:.1f}'} |")
-        with serving() as url:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.serve_helpers import running_server  # the tests' launcher: a free port, always stopped
+
+        with running_server(ready_within=300) as url:
             # once: a repeated answer would come from the server's verifier cache
             short = check_seconds(Path(tmp), SHORT_ANSWER, ["--server", url], repeats=1)
             print(f"| `--server`: a running `citeline serve` (default verifier, spaCy) | {short:.2f} | |")

@@ -78,13 +78,10 @@ class CitedAnswerer:
         self.temperature = temperature
         self.seed = seed
         self._claims = claims
-        self._prompt: Prompt | None = None
 
     @property
     def prompt(self) -> Prompt:
-        if self._prompt is None:
-            self._prompt = load_prompt(self.prompt_name)
-        return self._prompt
+        return load_prompt(self.prompt_name)
 
     def _splitter(self):
         if self._claims is None:

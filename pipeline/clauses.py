@@ -67,13 +67,10 @@ class ClauseAnswerer:
             raise ValueError(f"retries must be >= 0, got {retries}")
         self.llm, self.prompt_name, self.retries = llm, prompt, retries
         self.structured, self.max_tokens, self.seed = structured, max_tokens, seed
-        self._prompt: Prompt | None = None
 
     @property
     def prompt(self) -> Prompt:
-        if self._prompt is None:
-            self._prompt = load_prompt(self.prompt_name)
-        return self._prompt
+        return load_prompt(self.prompt_name)
 
     def structured_mode(self) -> str:
         if self.structured != "auto":

@@ -26,6 +26,8 @@ every prompt, and ``Prompt.parse`` reads its reply.
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -119,6 +121,7 @@ def parse_prompt(name: str, source: str) -> Prompt:
     return Prompt(name, header.get("description", ""), declared, rendered, form, answer, choices)
 
 
+@functools.cache  # a Prompt is immutable: each file is read and parsed once per process
 def load_prompt(name: str) -> Prompt:
     """A prompt shipped in this package, by file name without ``.prompt``."""
     path = resources.files(__name__) / f"{name}.prompt"

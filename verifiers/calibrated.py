@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
-from citeline.verifiers.base import Pair
+from citeline.verifiers.base import Pair, split_statement
 from citeline.verifiers.cross_encoder import PairScores
 from citeline.verifiers.lexical import content_words, overlap
 from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSignals, EmbeddingSimilarity
@@ -44,8 +44,7 @@ def _bigrams(words: list[str]) -> set[tuple[str, str]]:
 
 def statement(claim: str) -> str:
     """The claim's last line: earlier lines are context (e.g. the question it answers)."""
-    lines = [line for line in claim.splitlines() if line.strip()]
-    return lines[-1] if lines else claim
+    return split_statement(claim)[1]
 
 
 def lexical_features(evidence: str, claim: str) -> list[float]:

@@ -68,7 +68,6 @@ class LLMJudgeVerifier:
         self.logprobs = logprobs
         self.name = name or f"judge:{getattr(llm, 'name', 'llm')}"
         self.failures: list[JudgeFailure] = []
-        self._prompt: Any = None
 
     def warm_up(self) -> None:
         warm_up(self.llm)
@@ -89,9 +88,7 @@ class LLMJudgeVerifier:
 
     @property
     def prompt(self) -> Any:
-        if self._prompt is None:
-            self._prompt = load_prompt(self.prompt_name)
-        return self._prompt
+        return load_prompt(self.prompt_name)
 
     def _request(self, evidence: str, claim: str) -> Any:
         return self.prompt.request(max_tokens=8, temperature=0.0, logprobs=self.logprobs, constrained=self.constrained,

@@ -90,7 +90,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from citeline.verifiers.base import Pair
+from citeline.verifiers.base import Pair, split_statement
 
 MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
 AMOUNT_KINDS = frozenset({"money", "number"})
@@ -879,7 +879,7 @@ class NumericVerifier:
         from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 
         self.stats = NumericStats()
-        results = [check_numbers(evidence, _context_and_statement(claim)[1]) for evidence, claim in pairs]
+        results = [check_numbers(evidence, split_statement(claim)[1]) for evidence, claim in pairs]
         for result in results:
             self.stats.add(result)
         self.last_results = results
@@ -908,18 +908,11 @@ class NumericVerifier:
         asked = [i for i, r in enumerate(results) if r.supported]
         base_pairs = []
         for i in asked:
-            context, claimed = _context_and_statement(pairs[i][1])
+            context, claimed = split_statement(pairs[i][1])
             computed = [c.quantity for c in results[i].checks if c.computation]
             base_pairs.append((pairs[i][0], context + (_without(claimed, computed) or claimed)))
         answers = dict(zip(asked, self.base.verify(base_pairs))) if base_pairs else {}
         return [answers.get(i) for i in range(len(pairs))]
-
-
-def _context_and_statement(claim: str) -> tuple[str, str]:
-    """A claim's earlier lines are context (e.g. the question it answers, as AttributionBench
-    writes its claims); only the last line's numbers are claimed."""
-    cut = claim.rstrip().rfind("\n") + 1
-    return claim[:cut], claim[cut:]
 
 
 def numeric(base: str | None = None) -> NumericVerifier:
