@@ -64,9 +64,7 @@ def backend(request):
     from citeline.llm.openai_http import OpenAICompatibleLLM
     from citeline.llm.vllm_server import VLLMServer
 
-    # No prefix cache: a repeated prompt read from it gets slightly different logits on CPU, and
-    # temperature 0 then diverged between two identical calls (a CI run, 2026-12-03).
-    with VLLMServer(folder, max_model_len=2048, extra_args=["--no-enable-prefix-caching"]) as server:
+    with VLLMServer(folder, max_model_len=2048) as server:
         yield kind, OpenAICompatibleLLM(server.base_url, timeout=120)
 
 
