@@ -29,7 +29,7 @@ def main(argv):
 
 def make_reviser():
     return Reviser(rarr_llm(QUESTIONS, DISAGREE, EDIT), MemoryRetriever(CORPUS), LexicalVerifier(1.0),
-                   RarrConfig())
+                   RarrConfig(gate_mode="reasoning", fallback_edit="none"))
 
 
 def write_lines(path, lines):
@@ -93,7 +93,7 @@ def test_cli_batch_exit_code_says_whether_any_record_failed(tmp_path, scripted_b
 def test_cli_single_answer_prints_the_revision(tmp_path, scripted_backends, capsys):
     corpus = write_lines(tmp_path / "corpus.jsonl", [json.dumps({"text": "x"})])
     code = main(["revise", "--text", "The Eiffel Tower was finished in 1899.", "--corpus", str(corpus),
-                 "--verifier", "lexical", "--out", str(tmp_path / "r.json")])
+                 "--verifier", "lexical", "--gate", "reasoning", "--out", str(tmp_path / "r.json")])
     printed = capsys.readouterr().out
     assert code == 0
     assert "revised:  The Eiffel Tower was finished in 1889." in printed

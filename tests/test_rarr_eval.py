@@ -28,7 +28,7 @@ def test_revise_split_resumes_and_the_table_row_adds_up(tmp_path):
                    "Therefore: This disagrees with what you said.",
                    "My fix: The Eiffel Tower was finished in 1889.")
     reviser = Reviser(llm, MemoryRetriever(ev.reference_corpus(ROWS)), LexicalVerifier(1.0),
-                      RarrConfig(question_samples=1))
+                      RarrConfig(question_samples=1, gate_mode="reasoning", fallback_edit="none"))
     records = ev.sample(ROWS, "not attributable", None)
     rows = ev.revise_split(reviser, records, tmp_path / "na", progress=False)
     calls = len(llm.requests)

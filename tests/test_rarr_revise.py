@@ -23,8 +23,10 @@ EDIT = f"This suggests 1899 in your statement is wrong.\nMy fix: {FIXED}"
 
 
 def reviser(llm, corpus=CORPUS, **config):
-    # threshold 1.0: every content word of a claim must be in the evidence ("1899" is not "1889")
-    return Reviser(llm, MemoryRetriever(corpus), LexicalVerifier(1.0), RarrConfig(**config))
+    # threshold 1.0: every content word of a claim must be in the evidence ("1899" is not "1889");
+    # RARR as published (the model's gate, no fallback) unless a test says otherwise
+    settings = {"gate_mode": "reasoning", "fallback_edit": "none", **config}
+    return Reviser(llm, MemoryRetriever(corpus), LexicalVerifier(1.0), RarrConfig(**settings))
 
 
 def kinds(llm):
@@ -98,7 +100,7 @@ def test_an_unparsable_edit_leaves_the_text_unchanged_without_fallback(garbage):
 
 
 def test_the_evidence_fallback_replaces_the_contradicted_sentence_when_asked():
-    text = "Penicillin was found by Fleming in 1928. The Eiffel Tower was finished in 1899 for a fair."
+    text = "Penicillin was found by Fleming in 1928. The Eiffel Tower was finished by Napoleon for a fair."
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), fallback_edit="evidence",
                      max_edit_ratio=0.9).revise(text)
     assert [e.status for e in result.edits] == ["unparsed", "fallback_replaced"]
@@ -111,11 +113,31 @@ def test_the_evidence_fallback_replaces_the_contradicted_sentence_when_asked():
 def test_the_evidence_fallback_drops_the_sentence_when_a_replacement_changes_too_much():
     corpus = LONG_EIFFEL
     text = ("Penicillin was discovered by Alexander Fleming in 1928 in London, a famous discovery. "
-            "The tower was finished in 1899.")
+            "The tower was finished by Napoleon.")
     result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), corpus, fallback_edit="evidence",
                      max_edit_ratio=0.4).revise(text)
     assert [e.status for e in result.edits] == ["unparsed", "fallback_dropped"]
     assert result.revised == "Penicillin was discovered by Alexander Fleming in 1928 in London, a famous discovery."
+
+
+def test_the_evidence_fallback_replaces_a_contradicted_number_with_the_evidences():
+    result = reviser(rarr_llm(QUESTIONS, DISAGREE, "no idea"), fallback_edit="evidence").revise(TEXT)
+    assert [e.status for e in result.edits] == ["unparsed", "fallback_number"]
+    assert result.revised == FIXED and "'1899' with the evidence's '1889'" in result.edits[-1].raw
+
+
+def test_the_verifier_gate_opens_on_a_number_the_evidence_does_not_give_and_asks_no_model():
+    from citeline.verifiers.numeric import NumericVerifier
+
+    llm = rarr_llm(QUESTIONS, "never asked", "no idea")
+    config = RarrConfig(gate_mode="verifier", fallback_edit="evidence")
+    verifier = NumericVerifier(LexicalVerifier(1.0))
+    result = Reviser(llm, MemoryRetriever(CORPUS), verifier, config).revise(TEXT)
+    assert result.revised == FIXED
+    assert result.gates[0].label == "disagrees" and "claims 1899" in result.gates[0].reasoning
+    assert "gate" not in kinds(llm) and result.counters.gates_disagree == 1
+    unchanged = Reviser(rarr_llm(QUESTIONS, "", ""), MemoryRetriever(CORPUS), verifier, config).revise(FIXED)
+    assert unchanged.revised == FIXED and unchanged.gates[0].label == "agrees" and not unchanged.edits
 
 
 def test_the_evidence_fallback_drops_an_unsupported_clause():

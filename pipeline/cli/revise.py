@@ -20,9 +20,8 @@ examples:
       --base-url http://127.0.0.1:8000/v1
   citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --resume
 
-  # the small local model: a constrained gate, and the evidence-grounded fallback edit (opt-in;
-  # every fallback edit is named and counted in the output)
-  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --gate choice --fallback-edit evidence
+  # RARR as published: the model's reasoning decides the gate, and only the model edits
+  citeline revise --input answers.jsonl --corpus docs.jsonl --out runs/rarr --gate reasoning --fallback-edit none
 
 --backend/--model/--base-url work as in `citeline generate` (default: the local SmolLM2-135M).
 output (batch): <out>/results.jsonl, one line per record: the original and revised text, the diff,
@@ -52,12 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_verifier(parser, "ranks evidence and scores attribution: ")
     parser.add_argument("--max-edit-ratio", type=float, default=0.5,
                         help="reject an edit changing more than this share of the text (Levenshtein; 0.5)")
-    parser.add_argument("--fallback-edit", choices=["none", "evidence"], default="none",
-                        help="when the model's edit is unusable: leave the text (none) or replace/drop "
-                             "the contradicted sentence using the evidence (evidence)")
-    parser.add_argument("--gate", choices=["reasoning", "choice"], default="reasoning",
-                        help="agreement gate: the published reasoning prompt, or the engine picks one of "
-                             "agrees/disagrees/irrelevant (structured output; best for small local models)")
+    parser.add_argument("--fallback-edit", choices=["none", "evidence"], default="evidence",
+                        help="when the model's edit is unusable: replace the contradicted number or "
+                             "sentence, or drop it, using the evidence (evidence, the default; every such "
+                             "edit is named and counted), or leave the text (none, as RARR does)")
+    parser.add_argument("--gate", choices=["verifier", "reasoning", "choice"], default="verifier",
+                        help="agreement gate: no model, the verifier finds the text contradicted by the "
+                             "evidence (verifier, the default); RARR's published reasoning prompt "
+                             "(reasoning); or the engine picks one of agrees/disagrees/irrelevant (choice)")
     parser.add_argument("--question-samples", type=int, default=3, help="question-generation samples (3)")
     parser.add_argument("--max-questions", type=int, default=6, help="questions kept per text (6)")
     parser.add_argument("--hits", type=int, default=3, help="retrieval hits per question (3)")

@@ -16,15 +16,17 @@ EditStatus = Literal[
     "no_change",  # the model's fix repeats the text
     "fallback_replaced",  # evidence-grounded fallback: a sentence replaced by an evidence sentence
     "fallback_dropped",  # evidence-grounded fallback: an unsupported sentence removed
+    "fallback_number",  # evidence-grounded fallback: a number replaced by the evidence's number of its kind
     "fallback_rejected",  # the fallback found no edit within the bound
 ]
 FALLBACK_EDITS = ("none", "evidence")
-GATE_MODES = ("reasoning", "choice")
+GATE_MODES = ("reasoning", "choice", "verifier")
 
 
 @dataclass(frozen=True)
 class RarrConfig:
-    """Knobs of the method. Defaults follow the RARR paper's released settings where it has one."""
+    """Knobs of the method. Defaults follow the RARR paper's released settings where it has one, but
+    for the gate and the fallback edit: ``gate_mode="reasoning", fallback_edit="none"`` is the paper."""
 
     question_samples: int = 3  # question-generation samples, deduplicated (RARR: 3)
     question_temperature: float = 0.7  # RARR samples questions at 0.7
@@ -35,11 +37,12 @@ class RarrConfig:
     evidence_per_question: int = 1  # best windows kept per question (RARR: 1)
     max_edit_ratio: float = 0.5  # reject an edit with Lev(before, after) / |before| above this
     report_size: int = 5  # attribution report: at most this many snippets (RARR: 5)
-    fallback_edit: str = "none"  # "evidence": evidence-grounded edit when the model's edit fails
-    # "reasoning": the published gate (reasoning, then a "Therefore:" line, parsed strictly);
-    # "choice": the engine picks one of the three "Therefore:" lines (structured output), which
-    # a weak model can always answer and which costs no generated tokens
-    gate_mode: str = "reasoning"
+    fallback_edit: str = "evidence"  # evidence-grounded edit when the model's edit fails; "none": RARR's
+    # "verifier" (default): no model, the evidence disagrees where the verifier finds a sentence of
+    # the text contradicted by it (or a number it does not give); "reasoning": RARR's published gate
+    # (reasoning, then a "Therefore:" line, parsed strictly); "choice": the engine picks one of the
+    # three "Therefore:" lines (structured output), which a weak model can always answer
+    gate_mode: str = "verifier"
     max_evidence_chars: int = 1000  # evidence shown to the model, cut at a sentence end
     max_new_tokens: int = 128  # for questions and the gate; an edit gets room for the whole text
     seed: int | None = 0

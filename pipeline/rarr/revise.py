@@ -17,6 +17,7 @@ from typing import Sequence
 from citeline.core.generation import LLM
 from citeline.core.protocols import Retriever, Verifier
 from citeline.core.sentences import RegexSentenceSplitter, SentenceSplitter
+from citeline.core.types import Verdict
 from citeline.pipeline.rarr.metrics import AttributionScorer, edit_ratio, f1_ap, preservation
 from citeline.pipeline.rarr.prompting import ask
 from citeline.pipeline.rarr.report import ReportBuilder
@@ -24,6 +25,7 @@ from citeline.pipeline.rarr.research import EvidenceFinder, EvidenceRanker, Ques
 from citeline.pipeline.rarr.results import (EditStep, EvidenceSnippet, GateDecision,
                                             RarrConfig, RarrCounters, RarrMetrics, RevisionResult)
 from citeline.prompts import load_prompt
+from citeline.verifiers.numeric import extract_quantities
 
 
 
@@ -71,6 +73,40 @@ class AgreementGate:
         return GateDecision(question, evidence, label, reasoning, reply)
 
 
+class VerifierGate:
+    """The gate without a model (``gate_mode="verifier"``): the evidence disagrees with the text when
+    the verifier finds a sentence of it unsupported and contradicted (P(contradiction) at least
+    ``contradiction_threshold``), or unsupported with a stated reason (a number the evidence does not
+    give). Unsupported without either is "irrelevant": the evidence does not speak to it."""
+
+    def __init__(self, verifier: Verifier, sentences: SentenceSplitter | None = None,
+                 contradiction_threshold: float = 0.5) -> None:
+        self.verifier = verifier
+        self.sentences = sentences or RegexSentenceSplitter()
+        self.contradiction_threshold = contradiction_threshold
+
+    def check(self, text: str, question: str, evidence: str, counters: RarrCounters) -> GateDecision:
+        sentences = [text[s:e] for s, e in self.sentences.split(text)] or [text]
+        verdicts = self.verifier.verify([(evidence, sentence) for sentence in sentences])
+        findings = [self._finding(sentence, verdict) for sentence, verdict in zip(sentences, verdicts)]
+        disagreeing = [f for f in findings if f]
+        if disagreeing:
+            counters.gates_disagree += 1
+            return GateDecision(question, evidence, "disagrees", "; ".join(disagreeing))
+        label = "agrees" if all(v.label == "supported" for v in verdicts) else "irrelevant"
+        scores = ", ".join(f"{v.probability:.2f}" if v.judged else "unjudged" for v in verdicts)
+        return GateDecision(question, evidence, label, f"{self.verifier.name}: P(supported) {scores}")
+
+    def _finding(self, sentence: str, verdict: Verdict) -> str:
+        if verdict.label == "supported":
+            return ""
+        if verdict.reasons:
+            return f"{sentence!r}: " + "; ".join(verdict.reasons)
+        if (verdict.contradiction or 0.0) >= self.contradiction_threshold:
+            return f"{sentence!r}: contradicted (P {verdict.contradiction:.2f}, {self.verifier.name})"
+        return ""
+
+
 class Editor:
     """``edit(text, question, evidence) -> EditStep``: the model's minimal fix, bounded in size."""
 
@@ -97,6 +133,7 @@ class Editor:
         return EditStep(question, "applied", text, fix, ratio, reply)
 
 
+MAX_NUMBER_CANDIDATES = 12  # each is one verifier call
 _CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+(?:and|but|which|while|whereas|because|including)\s+")
 
 
@@ -157,6 +194,7 @@ class EvidenceFallbackEditor:
             if shorter and shorter != sentence:
                 candidates.append(("fallback_dropped", text[:start] + shorter + text[end:],
                                    f"dropped the clause {sentence[clause_start:clause_end]!r}", shorter))
+        candidates.extend(_number_replacements(text, start, sentence, evidence))
         evidence_sentences = [evidence[s:e] for s, e in self.sentences.split(evidence)]
         if evidence_sentences:
             scores = self.ranker.rank(sentence, evidence_sentences)
@@ -167,6 +205,19 @@ class EvidenceFallbackEditor:
         if dropped:
             candidates.append(("fallback_dropped", dropped, f"dropped the sentence {sentence!r}", ""))
         return candidates
+
+
+def _number_replacements(text: str, start: int, sentence: str, evidence: str) -> list[tuple[str, str, str, str]]:
+    """Each number of the sentence replaced by each other number of its kind in the evidence (as the
+    evidence writes it); the caller keeps only those the verifier then finds supported."""
+    found = extract_quantities(evidence)
+    candidates = []
+    for q in extract_quantities(sentence):
+        for other in dict.fromkeys(e.text for e in found if e.kind == q.kind and e.value != q.value):
+            edited = sentence[:q.start] + other + sentence[q.end:]
+            candidates.append(("fallback_number", text[:start] + edited + text[start + len(sentence):],
+                               f"replaced {q.text!r} with the evidence's {other!r}", edited))
+    return candidates[:MAX_NUMBER_CANDIDATES]
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:
@@ -183,7 +234,7 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
 class _Stages:
     questions: QuestionGenerator
     finder: EvidenceFinder
-    gate: AgreementGate
+    gate: AgreementGate | VerifierGate
     editor: Editor
     fallback: EvidenceFallbackEditor
     report: ReportBuilder
@@ -224,7 +275,7 @@ class Reviser:
             self._stages = _Stages(
                 questions=QuestionGenerator(self.llm, cfg, split),
                 finder=EvidenceFinder(self.retriever, ranker, cfg, split),
-                gate=AgreementGate(self.llm, cfg),
+                gate=VerifierGate(self.verifier, split) if cfg.gate_mode == "verifier" else AgreementGate(self.llm, cfg),
                 editor=Editor(self.llm, cfg),
                 fallback=EvidenceFallbackEditor(self.verifier, ranker, cfg, split),
                 report=ReportBuilder(ranker, cfg.report_size),
