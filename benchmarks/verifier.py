@@ -75,7 +75,14 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
     return run
 
 
+def parse_variant(text: str) -> tuple[str, int | None]:
+    """"int8" or "int8:4" (precision, and at most 4 evidence windows per claim sentence)."""
+    precision, _, windows = text.partition(":")
+    return precision, int(windows) if windows else None
+
+
 def main() -> None:
+    from citeline.evals import contrast
     from citeline.evals.attributionbench import load_examples, predict, score_predictions
     from citeline.verifiers.calibrated import CalibratedVerifier
     from citeline.verifiers.default import default_model_dir
@@ -85,6 +92,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per runner, fastest kept (default 2)")
     parser.add_argument("--data-dir", help="AttributionBench folder (default ../shared/data/attributionbench)")
+    parser.add_argument("--variants", default="float32,default",
+                        help="comma-separated verifier settings to time: default (the model's own), a "
+                             "precision (float32, bfloat16, int8, auto), or PRECISION:N for at most N "
+                             "evidence windows per claim sentence (default: float32,default)")
+    parser.add_argument("--contrast", metavar="FILE",
+                        help="also score each variant on this contrast set's calibration slice (a dev "
+                             "slice: runs/verifier-data/contrast_dev.jsonl), to see what a setting costs")
     args = parser.parse_args()
 
     import torch
@@ -92,8 +106,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     examples = [e for e in load_examples("dev", args.data_dir) if e.evidence][: args.pairs]
     pairs = [e.pair for e in examples]
-    verifiers = {precision: CalibratedVerifier(default_model_dir(), precision=precision)
-                 for precision in ("float32", "auto")}
+    verifiers = {}
+    for variant in args.variants.split(","):
+        precision, windows = (None, None) if variant == "default" else parse_variant(variant)
+        verifiers[variant] = CalibratedVerifier(default_model_dir(), precision=precision, max_windows=windows)
     for verifier in verifiers.values():
         verifier.verify(pairs[:2])  # load outside the timing, as the pipelines are
         verifier.clear_cache()
@@ -104,24 +120,35 @@ def main() -> None:
     scores: dict[str, float | None] = {}
     for _ in range(args.repeats):
         best["baseline"] = min(best.get("baseline", float("inf")), _time(baseline)[0])
-        for precision, verifier in verifiers.items():
+        for variant, verifier in verifiers.items():
             verifier.clear_cache()
             seconds, predictions = _time(lambda v=verifier: predict(v, examples))
-            best[precision] = min(best.get(precision, float("inf")), seconds)
-            scores[precision] = score_predictions(examples, predictions).id_avg
+            best[variant] = min(best.get(variant, float("inf")), seconds)
+            scores[variant] = score_predictions(examples, predictions).id_avg
     baseline_seconds = best["baseline"]
-    rows = [("plain transformers pipelines, one pair at a time (float32)", baseline_seconds, None)]
-    rows += [(f"citeline default verifier, precision={precision}", best[precision], scores[precision])
-             for precision in verifiers]
-    rows.append(("citeline default verifier, same pairs again (cache)",
-                 _time(lambda: verifiers["auto"].verify(pairs))[0], None))
+    rows = [("plain transformers pipelines, one pair at a time (float32)", baseline_seconds, None, "")]
+    contrast_rows = contrast.load_rows(args.contrast, "calibration") if args.contrast else []
+    for variant, verifier in verifiers.items():
+        described = "as shipped" if variant == "default" else variant.replace(":", ", windows <= ")
+        kinds = ""
+        if contrast_rows:
+            result = contrast.evaluate(verifier, contrast_rows)
+            kinds = " / ".join(f"{result.kinds[k]['macro_f1']:.1f}" for k in sorted(result.kinds)) + \
+                f" / {result.original_accepted:.1f}%"
+        rows.append((f"citeline default verifier, {described}", best[variant], scores[variant], kinds))
+    last = next(reversed(verifiers.values()))
+    rows.append(("citeline default verifier, same pairs again (cache)", _time(lambda: last.verify(pairs))[0], None, ""))
 
     print(f"{len(pairs)} AttributionBench dev pairs, {torch.get_num_threads()} torch threads, "
           f"fastest of {args.repeats} runs each\n")
-    print("| runner | seconds | pairs/s | speed-up | dev ID-Avg macro-F1 on these pairs |\n|---|---|---|---|---|")
-    for name, seconds, f1 in rows:
+    header = "| runner | seconds | pairs/s | speed-up | dev ID-Avg macro-F1 on these pairs |"
+    if contrast_rows:
+        header += f" contrast calibration slice ({len(contrast_rows)} rows): {' / '.join(sorted(result.kinds))} / originals accepted |"
+    print(header + "\n|" + "---|" * header.count(" |"))
+    for name, seconds, f1, kinds in rows:
         score = f"{f1:.1f}" if f1 is not None else ""
-        print(f"| {name} | {seconds:.1f} | {len(pairs) / seconds:.1f} | {baseline_seconds / seconds:.1f}x | {score} |")
+        line = f"| {name} | {seconds:.1f} | {len(pairs) / seconds:.1f} | {baseline_seconds / seconds:.1f}x | {score} |"
+        print(line + (f" {kinds} |" if contrast_rows else ""))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ nothing (``--quiet`` hides them on a terminal too). Without rich installed, ther
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 
 class ProgressBar:
@@ -68,3 +68,17 @@ def track(items: Iterable[Any], description: str, unit: str = "item", total: flo
         for item in items:
             yield item
             bar.update(step)
+
+
+def map_chunks(fn: Callable[[list[Any]], list[Any]], items: Sequence[Any], description: str, unit: str = "item",
+               enabled: bool = True, chunk_size: int = 64) -> list[Any]:
+    """``fn`` over ``items`` in chunks, results concatenated, with a bar: for one batch call (a
+    verifier over many pairs) that would otherwise run silently for minutes. ``chunk_size`` stays a
+    few model batches, so chunking costs little batching."""
+    results: list[Any] = []
+    with ProgressBar(len(items), description, unit, enabled) as bar:
+        for start in range(0, len(items), chunk_size):
+            chunk = list(items[start:start + chunk_size])
+            results.extend(fn(chunk))
+            bar.update(len(chunk))
+    return results

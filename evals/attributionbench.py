@@ -185,12 +185,15 @@ def _dataset_order(examples: Iterable[Example]) -> list[str]:
     return [d for d in ID_DATASETS if d in present] + [d for d in present if d not in ID_DATASETS]
 
 
-def predict(verifier: Any, examples: Sequence[Example]) -> list[bool | None]:
+def predict(verifier: Any, examples: Sequence[Example], progress: bool = False) -> list[bool | None]:
     """The verifier's label per example; no references, an unknown label or a verdict without a
     probability (an LLM judge's unparseable reply: None, or NaN from an older verifier) mean no
     usable prediction."""
+    from citeline.core.progress import map_chunks
+
     live = [i for i, e in enumerate(examples) if e.evidence]
-    verdicts = verifier.verify([examples[i].pair for i in live]) if live else []
+    verdicts = map_chunks(verifier.verify, [examples[i].pair for i in live],
+                          f"attributionbench {getattr(verifier, 'name', '?')}", "pair", enabled=progress)
     predictions: list[bool | None] = [None] * len(examples)
     for i, verdict in zip(live, verdicts):
         label = getattr(verdict, "label", None)
@@ -228,11 +231,11 @@ class BenchReport:
                 "published_full_id_test": [dict(zip(("model", *ID_DATASETS, "ID-Avg"), row)) for row in PUBLISHED]}
 
 
-def evaluate(verifier: Any, examples: Sequence[Example], split: str) -> BenchResult:
+def evaluate(verifier: Any, examples: Sequence[Example], split: str, progress: bool = False) -> BenchResult:
     import time
 
     started = time.perf_counter()
-    predictions = predict(verifier, examples)
+    predictions = predict(verifier, examples, progress)
     seconds = time.perf_counter() - started
     result = score_predictions(examples, predictions, split, getattr(verifier, "name", "?"))
     result.id_avg_interval = id_avg_interval(examples, predictions)
@@ -241,13 +244,13 @@ def evaluate(verifier: Any, examples: Sequence[Example], split: str) -> BenchRes
 
 
 def run_benchmark(split: str, verifier_spec: str, data_dir: str | Path | None = None,
-                  limit: int | None = None) -> BenchReport:
+                  limit: int | None = None, progress: bool = False) -> BenchReport:
     from citeline.verifiers.default import load_verifier
 
     examples = load_examples(split, data_dir)[:limit] if limit else load_examples(split, data_dir)
-    results = [evaluate(load_verifier(verifier_spec), examples, split)]
+    results = [evaluate(load_verifier(verifier_spec), examples, split, progress)]
     if verifier_spec != "lexical":
-        results.append(evaluate(load_verifier("lexical"), examples, split))
+        results.append(evaluate(load_verifier("lexical"), examples, split, progress))
     return BenchReport(results, render_markdown(results, split))
 
 

@@ -68,9 +68,12 @@ def score_rows(rows: Sequence[dict[str, Any]], supported: Sequence[bool]) -> tup
     return kinds, 100 * sum(originals) / max(len(originals), 1)
 
 
-def evaluate(verifier: Any, rows: Sequence[dict[str, Any]]) -> ContrastResult:
+def evaluate(verifier: Any, rows: Sequence[dict[str, Any]], progress: bool = False) -> ContrastResult:
+    from citeline.core.progress import map_chunks
+
     started = time.perf_counter()
-    verdicts = verifier.verify([(r["evidence"], r["claim"]) for r in rows])
+    verdicts = map_chunks(verifier.verify, [(r["evidence"], r["claim"]) for r in rows],
+                          f"contrast {getattr(verifier, 'name', '?')}", "pair", enabled=progress)
     seconds = time.perf_counter() - started
     kinds, accepted = score_rows(rows, [v.label == "supported" for v in verdicts])
     details = [{"recipe": r["recipe"], "claim": r["claim"], "gold": "supported" if r["supported"] else "not supported",

@@ -193,11 +193,14 @@ def test_similarity_embeds_each_evidence_once_across_claims(binary_model):
 
 
 
-def test_bfloat16_scores_stay_close_to_float32(binary_model):
+def test_bfloat16_and_int8_scores_stay_close_to_float32(binary_model):
     pairs = [("paris is the capital of france", "paris capital"), ("berlin germany river", "paris")]
     full = CrossEncoderVerifier(binary_model, precision="float32").score(pairs)
     half = CrossEncoderVerifier(binary_model, precision="bfloat16").score(pairs)
     assert half == pytest.approx(full, abs=0.02)
+    int8 = CrossEncoderVerifier(binary_model, precision="int8")
+    assert int8.score(pairs) == pytest.approx(full, abs=0.05)
+    assert ".quantized." in type(int8._model.classifier).__module__  # int8 linear layers
     with pytest.raises(ValueError, match="precision must be one of"):
         CrossEncoderVerifier(binary_model, precision="int4").score(pairs)
 

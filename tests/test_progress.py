@@ -4,7 +4,7 @@ import io
 import sys
 import time
 
-from citeline.core.progress import ProgressBar, track
+from citeline.core.progress import ProgressBar, map_chunks, track
 
 
 class Terminal(io.StringIO):
@@ -34,3 +34,14 @@ def test_nothing_is_printed_off_a_terminal_or_when_disabled(monkeypatch, capsys)
     assert sys.stderr.getvalue() == ""
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_map_chunks_keeps_order_and_counts_every_item_on_the_bar(monkeypatch):
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    monkeypatch.setenv("COLUMNS", "160")
+    calls = []
+    doubled = map_chunks(lambda chunk: calls.append(len(chunk)) or [2 * x for x in chunk], list(range(10)),
+                         "bench contrast", "pair", chunk_size=4)
+    assert doubled == [2 * x for x in range(10)] and calls == [4, 4, 2]
+    assert "bench contrast" in screen.getvalue() and "10/10" in screen.getvalue()

@@ -145,9 +145,13 @@ class CalibratedVerifier:
     uses it, a fine-tuned cross-encoder stored in the same folder), combined by the calibrator."""
 
     def __init__(self, model_dir: str | Path, threshold: float | None = None, batch_size: int = 32,
-                 num_threads: int | None = None, precision: str = "auto", name: str | None = None) -> None:
+                 num_threads: int | None = None, precision: str | None = None, name: str | None = None,
+                 max_windows: int | None = None) -> None:
         self.model_dir = Path(model_dir)
-        self.precision = precision  # see cross_encoder.inference_precision
+        # None: as the model's settings say (citeline.json), else "auto" / every window; see
+        # loading.inference_precision and CrossEncoderVerifier
+        self.precision = precision
+        self.max_windows = max_windows
         self.threshold = threshold  # None: the threshold stored with the calibrator
         self.batch_size = batch_size
         self.num_threads = num_threads
@@ -201,11 +205,13 @@ class CalibratedVerifier:
             if calibrator.uses_cross_encoder:
                 self._cross_encoder = CrossEncoderVerifier(
                     self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
-                    max_length=settings.get("max_length", 256), max_windows=settings.get("max_windows"),
-                    precision=settings.get("precision", self.precision), name=self.name,
+                    max_length=settings.get("max_length", 256),
+                    max_windows=self.max_windows or settings.get("max_windows"),
+                    precision=self.precision or settings.get("precision", "auto"), name=self.name,
                     windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False))
             self._similarity = EmbeddingSimilarity(embedding_model_of(self.model_dir, settings),
                                                    max_length=settings.get("embedding_max_length", 128),
-                                                   batch_size=self.batch_size, precision=self.precision)
+                                                   batch_size=self.batch_size,
+                                                   precision=self.precision or settings.get("embedding_precision", "auto"))
             self._calibrator = calibrator
         return self._calibrator

@@ -20,7 +20,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
-from citeline.verifiers.loading import inference_precision, measured_precision
+from citeline.verifiers.loading import inference_precision, measured_precision, with_precision
 from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")
@@ -256,7 +256,7 @@ class CrossEncoderVerifier:
             self.precision = measured_precision(model, self.device)
         self._support_index = find_support_label(model.config.id2label, self.entailment_label)
         self._contradiction_index = find_contradiction_label(model.config.id2label)
-        self._tokenizer, self._model = tokenizer, model
+        self._tokenizer, self._model = tokenizer, with_precision(model, self.precision, self.device)
 
     def _load(self) -> None:
         if self._model is not None:

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Sequence
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import pair_key
 from citeline.core.paths import hub_model_options, resolve_pip_model
-from citeline.verifiers.loading import inference_precision, measured_precision
+from citeline.verifiers.loading import inference_precision, measured_precision, with_precision
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -236,6 +236,7 @@ class EmbeddingSimilarity:
         self._use_tokenizer(tokenizer)
         if self.precision == "auto":
             self.precision = measured_precision(self._model)
+        self._model = with_precision(self._model, self.precision)
 
     def _use_tokenizer(self, tokenizer: Any) -> None:
         """The tokenizer, its token tables, and how it frames a text: what _batch and _encode need."""

@@ -75,6 +75,10 @@ def _register_contrast(benchmarks: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run_contrast)
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    return not (getattr(args, "no_progress", False) or getattr(args, "quiet", False))
+
+
 def _run_contrast(args: argparse.Namespace) -> int:
     import json
     import os
@@ -88,7 +92,7 @@ def _run_contrast(args: argparse.Namespace) -> int:
     try:
         rows = load_rows(args.data, args.slice)
         specs = [args.verifier] + ([] if args.verifier == "lexical" else ["lexical"])
-        results = [evaluate(load_verifier(spec), rows) for spec in specs]
+        results = [evaluate(load_verifier(spec), rows, progress=_progress(args)) for spec in specs]
     except (FileNotFoundError, ValueError) as error:
         print(f"citeline bench contrast: {error}", file=sys.stderr)
         return 2
@@ -108,7 +112,7 @@ def _run_attributionbench(args: argparse.Namespace) -> int:
     from citeline.evals.attributionbench import run_benchmark
 
     try:
-        report = run_benchmark(args.split, args.verifier, args.data_dir, limit=args.limit)
+        report = run_benchmark(args.split, args.verifier, args.data_dir, limit=args.limit, progress=_progress(args))
     except (FileNotFoundError, ValueError) as error:
         print(f"citeline bench attributionbench: {error}", file=sys.stderr)
         return 2
@@ -231,7 +235,7 @@ def _finlfqa(args: argparse.Namespace):
                              name=args.judge)
     job = FinLFQAJob(answerer, options, judge, label=label)
     summary = run_benchmark(records, job, args.out, resume=args.resume, overwrite=args.overwrite, limit=args.limit,
-                            progress=not (args.no_progress or getattr(args, "quiet", False)))
+                            progress=_progress(args))
     title = (f"FinLFQA metrics, {args.source} ({args.split or 'default split'}), {summary.records} records, "
              f"answers: {label}" + (f", judge: {args.judge}" if args.judge else ""))
     return summary, title
