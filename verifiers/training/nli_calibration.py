@@ -31,6 +31,10 @@ class CalibrationConfig:
     folds: int = 5
     seed: int = 13
     attributionbench_dir: str = "../shared/data/attributionbench"
+    # at inference (and so for the calibrator's features): score only this many evidence windows per
+    # claim sentence, those sharing most content words with it (None: all); chosen on AttributionBench
+    # dev by benchmarks/verifier.py --variants
+    max_windows: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationConfig:
@@ -72,7 +76,8 @@ def compute_rows(dev: DevSet, model_dir: Path, settings: dict[str, Any]) -> list
 
     statements = [(e, statement(c)) for e, c in dev.pairs]
     cross_encoder = CrossEncoderVerifier(model_dir, max_length=settings["max_length"], windows=settings["windows"],
-                                         split_claims=settings["split_claims"], precision=settings["precision"])
+                                         split_claims=settings["split_claims"], precision=settings["precision"],
+                                         max_windows=settings.get("max_windows"))
     embedding = EmbeddingSimilarity(EMBEDDING_MODEL, precision=settings["precision"]).signals(statements)
     return feature_rows(dev.pairs, cross_encoder.scores(statements), embedding)
 

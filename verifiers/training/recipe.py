@@ -61,8 +61,10 @@ def inference_settings(recipe: NLIRecipe) -> dict[str, Any]:
     from citeline.verifiers.similarity import EMBEDDING_MODEL
 
     # float32: bfloat16 autocast was measured slower on CPUs without AMX (benchmarks/verifier.py).
-    return {"embedding_model": EMBEDDING_MODEL, "max_length": recipe.train.max_length, "windows": "sentences",
-            "split_claims": True, "precision": "float32"}
+    settings = {"embedding_model": EMBEDDING_MODEL, "max_length": recipe.train.max_length, "windows": "sentences",
+                "split_claims": True, "precision": "float32"}
+    max_windows = recipe.calibration.get("max_windows")
+    return {**settings, "max_windows": max_windows} if max_windows else settings
 
 
 def export(model_dir: Path, destination: str | Path, network: str | None = "classifier") -> Path:
