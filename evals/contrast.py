@@ -38,7 +38,11 @@ def load_rows(path: str | Path, slice_: str | None = None) -> list[dict[str, Any
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not JSON ({error.msg}); a contrast row is one JSON object "
+                                 f"per line") from None
             missing = [k for k in REQUIRED if k not in row]
             if missing:
                 raise ValueError(f"{path}:{number}: missing fields {missing}; a contrast row has {list(REQUIRED)}")

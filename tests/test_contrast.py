@@ -33,6 +33,9 @@ def test_a_row_without_a_required_field_names_the_line_and_the_fields(tmp_path):
         load_rows(path)
     with pytest.raises(ValueError, match="no rows in slice 'report'"):
         load_rows(EXAMPLES / "obvious_cases.jsonl", "report")
+    path.write_text(EXAMPLES.joinpath("obvious_cases.jsonl").read_text().splitlines()[0] + "\n{oops\n")
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: not JSON"):
+        load_rows(path)
 
 
 def test_the_lexical_baseline_passes_a_negation_that_keeps_every_word():

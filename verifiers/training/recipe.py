@@ -63,7 +63,9 @@ def inference_settings(recipe: NLIRecipe) -> dict[str, Any]:
     # float32: bfloat16 autocast was measured slower on CPUs without AMX (benchmarks/verifier.py).
     settings = {"embedding_model": EMBEDDING_MODEL, "max_length": recipe.train.max_length, "windows": "sentences",
                 "split_claims": True, "precision": "float32"}
-    max_windows = recipe.calibration.get("max_windows")
+    from citeline.verifiers.training.nli_calibration import CalibrationConfig
+
+    max_windows = CalibrationConfig.from_dict(recipe.calibration).max_windows
     return {**settings, "max_windows": max_windows} if max_windows else settings
 
 
