@@ -5,7 +5,8 @@ verifier's micro-batching on and off (two servers, one after the other, in the s
 
 Requests are ``POST /v1/check`` bodies made from AttributionBench dev (as benchmarks/check.py makes
 its records): a claim citing its references, of realistic size. Each server is warmed up first;
-memory is the server's resident set (from its /metrics) after the warm-up and at the end.
+memory is the server's resident set (from its /metrics) after the warm-up (twice as many requests
+as clients), at each quarter of the run and at the end.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ async def load(base: str, bodies: list[dict], clients: int) -> dict:
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    peak = [0.0]
+    samples: list[tuple[int, float]] = []  # (requests answered, resident MB), once a second
     queue = iter(bodies)
 
     async def client(http: httpx.AsyncClient) -> None:
@@ -46,7 +47,7 @@ async def load(base: str, bodies: list[dict], clients: int) -> dict:
 
     async def watch(http: httpx.AsyncClient) -> None:
         while True:
-            peak[0] = max(peak[0], await rss(http, base))
+            samples.append((len(latencies), await rss(http, base)))
             await asyncio.sleep(1.0)
 
     limits = httpx.Limits(max_connections=clients + 2)
@@ -58,15 +59,46 @@ async def load(base: str, bodies: list[dict], clients: int) -> dict:
         seconds = time.perf_counter() - started
         watcher.cancel()
         after = await rss(http, base)
+    samples.append((len(latencies), after))
+    quarters = [next(mb for done, mb in samples if done >= q * len(bodies) / 4) for q in (1, 2, 3)]
     latencies.sort()
     return {"seconds": seconds, "statuses": statuses, "p50": statistics.median(latencies),
             "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-            "rss_before": before, "rss_after": after, "rss_peak": max(peak[0], after)}
+            "rss": [before, *quarters, after], "rss_peak": max(mb for _, mb in samples)}
 
 
 async def rss(http, base: str) -> float:
     text = (await http.get(f"{base}/metrics")).text
     return float(RSS.search(text).group(1)) / 1e6
+
+
+def verifier_ceiling(bodies: list[dict], verifier_name: str, splitter_name: str) -> dict:
+    """What micro-batching can at best save here: the verifier alone, in this process, on the pairs
+    the requests ask (recorded through a checker), once call by call as a server without batching
+    asks them, once in calls of up to 256 pairs. Caches are cleared before each timing."""
+    from citeline.core.claims import ClaimSplitter
+    from citeline.core.protocols import clear_cache
+    from citeline.core.sentences import make_splitter
+    from citeline.pipeline.check import CitationChecker
+    from citeline.pipeline.records import request_from_record
+    from citeline.verifiers.default import load_verifier
+
+    verifier = load_verifier(verifier_name)
+    calls: list[list] = []
+    verify = verifier.verify
+    verifier.verify = lambda pairs: calls.append(list(pairs)) or verify(pairs)
+    checker = CitationChecker(verifier, ClaimSplitter(make_splitter(splitter_name)))
+    for body in bodies:
+        checker.check_many([request_from_record(body, "", 1_000_000)])
+    pairs = [pair for call in calls for pair in call]
+    seconds = {}
+    for name, groups in (("call by call", calls), ("256 at a time", [pairs[i:i + 256] for i in range(0, len(pairs), 256)])):
+        clear_cache(verifier)
+        started = time.perf_counter()
+        for group in groups:
+            verify(group)
+        seconds[name] = time.perf_counter() - started
+    return {"requests": len(bodies), "pairs": len(pairs), "calls": len(calls), "seconds": seconds}
 
 
 def main() -> None:
@@ -76,29 +108,45 @@ def main() -> None:
     parser.add_argument("--verifier", default="default")
     parser.add_argument("--splitter", default="spacy")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--ceiling-requests", type=int, default=300,
+                        help="requests whose pairs the verifier-alone table times (0: skip it)")
     args = parser.parse_args()
-    records = make_records(args.data, args.requests + 16)
+    warm_up = 2 * args.clients
+    records = make_records(args.data, args.requests + warm_up)
     bodies = [{k: r[k] for k in ("question", "answer", "sources")} for r in records]
     flags = ["--verifier", args.verifier, "--splitter", args.splitter, "--max-concurrency", "8",
              "--max-queue", str(args.clients)]
     rows = {}
     for name, extra in (("micro-batching on", []), ("micro-batching off", ["--no-batching"])):
         with running_server(*flags, *extra, ready_within=600) as base:
-            asyncio.run(load(base, bodies[-16:], 8))  # warm-up: models, caches, allocator
+            asyncio.run(load(base, bodies[-warm_up:], args.clients))  # models, allocator, full batches
             rows[name] = asyncio.run(load(base, bodies[:args.requests], args.clients))
             rows[name]["verifier"] = json.loads(__import__("httpx").get(f"{base}/readyz").text)["verifier"]
     off = rows["micro-batching off"]
     print(f"## citeline serve: {args.requests} POST /v1/check requests, {args.clients} concurrent clients, "
           f"loopback, verifier {rows['micro-batching on']['verifier']}, splitter {args.splitter}\n")
-    print("| server | requests/s | p50 ms | p99 ms | non-200 | RSS after warm-up / peak / end (MB) | "
-          "throughput vs off |")
+    print("| server | requests/s | p50 ms | p99 ms | non-200 | RSS MB: warmed up, at 25/50/75% of the requests, "
+          "end (peak) | throughput vs off |")
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         rate = args.requests / r["seconds"]
         errors = ", ".join(f"{n}x {s}" for s, n in sorted(r["statuses"].items()) if s != 200) or "0"
         print(f"| {name} | {rate:.1f} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {errors} | "
-              f"{r['rss_before']:.0f} / {r['rss_peak']:.0f} / {r['rss_after']:.0f} | "
+              f"{' / '.join(f'{mb:.0f}' for mb in r['rss'])} ({r['rss_peak']:.0f}) | "
               f"{off['seconds'] / r['seconds']:.2f}x |")
+    if args.ceiling_requests:
+        print_ceiling(verifier_ceiling(bodies[:args.ceiling_requests], args.verifier, args.splitter))
+
+
+def print_ceiling(ceiling: dict) -> None:
+    one, batched = ceiling["seconds"]["call by call"], ceiling["seconds"]["256 at a time"]
+    print(f"\n## The verifier alone, in-process: the {ceiling['pairs']:,} (evidence, claim) pairs of "
+          f"{ceiling['requests']} requests\n")
+    print("| calls | pairs/s | vs call by call |")
+    print("|---|---|---|")
+    print(f"| call by call ({ceiling['calls']} calls, as without micro-batching) | {ceiling['pairs'] / one:.1f} | 1.00x |")
+    print(f"| 256 pairs at a time (the best micro-batching can do) | {ceiling['pairs'] / batched:.1f} | "
+          f"{one / batched:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,10 @@ def _trim(text: str, start: int, end: int) -> Span | None:
 
 
 class SpacySentenceSplitter:
-    """spaCy's dependency-parse sentence boundaries (model loaded once, on first use)."""
+    """spaCy's dependency-parse sentence boundaries (model loaded once, on first use).
+
+    One call at a time: spaCy's pipeline is not thread-safe (a server serialises it).
+    """
 
     def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64) -> None:
         self.model = model
@@ -103,13 +106,16 @@ class SpacySentenceSplitter:
     def split_many(self, texts: Sequence[str]) -> list[list[Span]]:
         nlp = self._load()
         lines = [(i, piece) for i, text in enumerate(texts) for line in _lines(text) for piece in _pieces(text, *line)]
-        docs = nlp.pipe((texts[i][s:e] for i, (s, e) in lines), batch_size=self.batch_size)
         result: list[list[Span]] = [[] for _ in texts]
-        for (i, (line_start, _)), doc in zip(lines, docs):
-            for sent in doc.sents:
-                span = _trim(texts[i], line_start + sent.start_char, line_start + sent.end_char)
-                if span:
-                    result[i].append(span)
+        # Inside a memory zone spaCy forgets the strings it meets once the call ends; without it
+        # a long-running server's vocabulary grows with every new word (spaCy 3.8's fix for that).
+        with nlp.memory_zone():
+            docs = nlp.pipe((texts[i][s:e] for i, (s, e) in lines), batch_size=self.batch_size)
+            for (i, (line_start, _)), doc in zip(lines, docs):
+                for sent in doc.sents:
+                    span = _trim(texts[i], line_start + sent.start_char, line_start + sent.end_char)
+                    if span:
+                        result[i].append(span)
         return result
 
 

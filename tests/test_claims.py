@@ -87,3 +87,13 @@ def test_spacy_splits_a_line_longer_than_its_parser_limit():
     spans = SpacySentenceSplitter().split(text)
     assert len(spans) == 23_000
     assert all(text[start:end] == sentence.strip() for start, end in spans)
+
+
+@pytest.mark.slow
+def test_spacy_forgets_the_words_of_a_call_so_a_server_does_not_grow():
+    splitter = SpacySentenceSplitter()
+    splitter.split("Warm up. The parser is loaded.")
+    strings = len(splitter._nlp.vocab.strings)
+    spans = splitter.split("Zorblaxian quintifers glemmed the vrondish plakes. Nobody saw it.")
+    assert len(spans) == 2
+    assert len(splitter._nlp.vocab.strings) == strings

@@ -259,3 +259,21 @@ def test_auto_precision_is_timed_once_per_machine_and_model_shape(tmp_path, monk
     monkeypatch.setattr(loading, "_time_forward", lambda model: {"float32": 1.0, "bfloat16": 0.95})
     (tmp_path / "precision.json").unlink()
     assert loading.measured_precision(model) == "float32"  # bfloat16 must win by 10%
+
+
+def test_the_pair_cache_is_bounded_and_keeps_what_the_call_needs(monkeypatch):
+    from citeline.verifiers import cross_encoder
+
+    monkeypatch.setattr(cross_encoder, "MAX_CACHED_PAIRS", 3)
+    computed = []
+
+    def compute(pairs):
+        computed.extend(pairs)
+        return [claim.upper() for _, claim in pairs]
+
+    cache: dict = {}
+    assert cross_encoder.through_cache(cache, [("e", "a"), ("e", "b")], compute) == ["A", "B"]
+    assert cross_encoder.through_cache(cache, [("e", "b"), ("e", "c")], compute) == ["B", "C"]
+    assert computed == [("e", "a"), ("e", "b"), ("e", "c")]  # "b" came from the cache
+    assert cross_encoder.through_cache(cache, [("e", "c"), ("e", "d")], compute) == ["C", "D"]
+    assert len(cache) == 2  # full: started over with the pair this call needed, plus the new one

@@ -76,3 +76,17 @@ def test_without_batching_each_caller_gets_its_own_call_and_errors_stay_with_the
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         MicroBatchVerifier(LexicalVerifier(), max_pairs=0)
+
+
+def test_freed_memory_is_handed_back_until_the_service_closes():
+    from citeline.pipeline.service.runtime import FreedMemoryReturner
+
+    assert FreedMemoryReturner(0)._trim is None  # 0: never
+    returner = FreedMemoryReturner(0.01)
+    called = threading.Event()
+    returner._trim = lambda pad: called.set() or 1
+    returner.start()
+    assert called.wait(10)
+    returner.close()
+    called.clear()
+    assert not called.wait(0.1)

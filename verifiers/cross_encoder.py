@@ -16,7 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
@@ -95,6 +95,22 @@ def pair_key(evidence: str, claim: str) -> str:
     return digest.hexdigest()
 
 
+MAX_CACHED_PAIRS = 200_000  # a server meets new pairs forever: past this many, a cache starts over
+
+
+def through_cache(cache: dict[str, Any], pairs: Sequence[Pair], compute: Callable[[list[Pair]], list]) -> list:
+    """``compute(pairs)`` with the pairs seen before taken from ``cache`` (bounded, in place)."""
+    keys = [pair_key(e, c) for e, c in pairs]
+    todo = {k: pair for k, pair in zip(keys, pairs) if k not in cache}
+    if todo:
+        if len(cache) + len(todo) > MAX_CACHED_PAIRS:
+            kept = {k: cache[k] for k in keys if k in cache}
+            cache.clear()
+            cache.update(kept)
+        cache.update(zip(todo, compute(list(todo.values()))))
+    return [cache[k] for k in keys]
+
+
 class PairScores(NamedTuple):
     """One pair's scores. A claim of several sentences is checked sentence by sentence: it is
     supported as far as its least supported sentence is, contradicted as far as its most
@@ -166,12 +182,7 @@ class CrossEncoderVerifier:
 
     def scores(self, pairs: Sequence[Pair]) -> list[PairScores]:
         """Support, contradiction and deciding window per pair; pairs seen before come from the cache."""
-        keys = [pair_key(e, c) for e, c in pairs]
-        todo = {k: pair for k, pair in zip(keys, pairs) if k not in self._cache}
-        if todo:
-            for key, result in zip(todo, self._score_uncached(list(todo.values()))):
-                self._cache[key] = result
-        return [self._cache[k] for k in keys]
+        return through_cache(self._cache, pairs, self._score_uncached)
 
     def clear_cache(self) -> None:
         self._cache.clear()

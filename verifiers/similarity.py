@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from citeline.verifiers.base import Pair
-from citeline.verifiers.cross_encoder import pair_key
+from citeline.verifiers.cross_encoder import through_cache
 from citeline.core.paths import hub_model_options, resolve_pip_model
 from citeline.verifiers.loading import inference_precision, measured_precision, with_precision
 from citeline.verifiers.lexical import STOPWORDS
@@ -88,12 +88,12 @@ class EmbeddingSimilarity:
     ``score(pairs)`` -> similarity."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
-                 batch_size: int = 32, max_cached_tokens: int = 1_000_000, precision: str = "auto") -> None:
+                 batch_size: int = 32, max_cached_tokens: int = 250_000, precision: str = "auto") -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.max_length = max_length
         self.batch_size = batch_size
         # Token vectors of encoded evidence are kept for later claims; this bounds their memory
-        # (a million float16 vectors of 384 numbers: about 770 MB).
+        # (250,000 float16 vectors of 384 numbers: about 190 MB, with room for a large batch).
         self.max_cached_tokens = max_cached_tokens
         self.precision = precision
         self._cache: dict[str, EmbeddingSignals] = {}
@@ -123,11 +123,7 @@ class EmbeddingSimilarity:
         return [s.similarity for s in self.signals(pairs)]
 
     def signals(self, pairs: Sequence[Pair]) -> list[EmbeddingSignals]:
-        keys = [pair_key(e, c) for e, c in pairs]
-        todo = {k: p for k, p in zip(keys, pairs) if k not in self._cache}
-        if todo:
-            self._cache.update(zip(todo, self._signals_uncached(list(todo.values()))))
-        return [self._cache[k] for k in keys]
+        return through_cache(self._cache, pairs, self._signals_uncached)
 
     def _signals_uncached(self, pairs: list[Pair]) -> list[EmbeddingSignals]:
         self._load()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from citeline.pipeline.cli.options import (EXIT_FINDINGS, EXIT_OK, EXIT_STATUS_H
 
 ENGINES = {"local": "this process (default)",
            "ray": "Ray Data actors, on a local or an existing cluster (pip install 'citeline[ray]')"}
+
+SERVER_ENV = "CITELINE_SERVER"  # a running `citeline serve` that `check` asks instead of loading models
 
 CHECK_EXAMPLES = """\
 examples:
@@ -26,8 +29,10 @@ examples:
   # {"id", "title", "text"} objects; cite them as [1] or by id, e.g. [paris]
   citeline check --answer-file answer.txt --sources sources.json
 
-  # no start-up cost: ask a running `citeline serve` (models already loaded)
+  # no start-up cost: ask a running `citeline serve` (models already loaded), once or for
+  # every check of this shell (--no-server checks in this process again)
   citeline check --record record.json --server http://127.0.0.1:8080
+  export CITELINE_SERVER=http://127.0.0.1:8080
 
 citations: [n] is always the n-th source (1-based), whatever the sources' ids; any other text
 in brackets, such as [doc7], cites the source with that id.
@@ -63,8 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--question", default="", help="the question the answer replies to")
     check.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     check.add_argument("--out", type=Path, help="also write the JSON report to this file")
-    check.add_argument("--server", metavar="URL", help="send the check to a running `citeline serve` at URL (its "
-                       "verifier and splitter apply): no models to load, so it answers in well under a second")
+    server = check.add_mutually_exclusive_group()
+    server.add_argument("--server", metavar="URL", help="send the check to a running `citeline serve` at URL (its "
+                        "verifier and splitter apply): no models to load, so it answers in well under a second "
+                        f"(default: ${SERVER_ENV}, if set)")
+    server.add_argument("--no-server", action="store_true", help=f"check in this process even if ${SERVER_ENV} is set")
     check.add_argument("--html", type=Path, metavar="FILE", help="also write the report as a self-contained HTML page")
     _common(check)
     check.set_defaults(func=run_check)
@@ -117,6 +125,11 @@ def run_check(args: argparse.Namespace) -> int:
 
     if args.max_answer_chars < 1:
         return fail("--max-answer-chars must be at least 1")
+    args.server_from_env = not args.server and not args.no_server and bool(os.environ.get(SERVER_ENV))
+    if args.server_from_env:
+        args.server = os.environ[SERVER_ENV]
+    elif args.no_server:
+        args.server = None
     try:
         request = _read_check_request(args)
         if args.server:
@@ -153,7 +166,6 @@ def run_check(args: argparse.Namespace) -> int:
 def _check_on_server(args: argparse.Namespace, request):
     """The report of ``POST {server}/v1/check``. A refused input is a ValueError (exit 2); a
     server that is down, overloaded or failing is an environment failure (exit 3)."""
-    import os
     import urllib.error
     import urllib.request
 
@@ -161,10 +173,12 @@ def _check_on_server(args: argparse.Namespace, request):
     from citeline.core.sentences import DEFAULT_SPLITTER
     from citeline.core.types import Report
 
+    drop = f"unset {SERVER_ENV} or pass --no-server" if args.server_from_env else "drop --server"
     if getattr(args, "alce_compat", False):
-        raise ValueError("--alce-compat runs in this process only: drop --server")
+        raise ValueError(f"--alce-compat runs in this process only: {drop}")
     if args.verifier != "default" or args.splitter != DEFAULT_SPLITTER:
-        raise ValueError("--verifier and --splitter are the server's: start it with `citeline serve --verifier ...`")
+        raise ValueError(f"--verifier and --splitter are the server's: start it with `citeline serve --verifier "
+                         f"...`, or {drop}")
     body = {"id": request.id or None, "question": request.answer.question, "answer": request.answer.text,
             "sources": [{"id": d.id, "title": d.title, "text": d.text} for d in request.documents],
             "check_every_source": not args.no_source_check}
@@ -185,7 +199,7 @@ def _check_on_server(args: argparse.Namespace, request):
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise EnvironmentFailure(f"no citeline server answers at {args.server} ({reason}): start one with "
-                                 f"`citeline serve`, or drop --server to check in this process") from None
+                                 f"`citeline serve`, or {drop} to check in this process") from None
 
 
 def _read_check_request(args: argparse.Namespace):

@@ -10,6 +10,8 @@ finishes, and the limit stays true.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import hmac
 import threading
 import time
@@ -39,14 +41,15 @@ class ServiceConfig:
     upstream: str | None = None  # the OpenAI-compatible server /v1/chat/completions forwards to
     upstream_api_key: str | None = field(default=None, repr=False)
     index_k: int = 5  # passages taken from the server's index per request
+    trim_interval: float = 5.0  # seconds between returns of freed memory to the OS (0: never)
 
     def __post_init__(self) -> None:
         for name in ("max_concurrency", "max_body_bytes", "max_answer_chars", "max_sources", "batch_max_pairs",
                      "index_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.max_queue < 0 or self.timeout <= 0 or self.batch_wait < 0:
-            raise ValueError("max_queue and batch_wait must be at least 0, and timeout above 0")
+        if self.max_queue < 0 or self.timeout <= 0 or self.batch_wait < 0 or self.trim_interval < 0:
+            raise ValueError("max_queue, batch_wait and trim_interval must be at least 0, and timeout above 0")
 
 
 class ApiError(Exception):
@@ -196,6 +199,42 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class FreedMemoryReturner:
+    """Every ``interval`` seconds, hands memory that was freed back to the OS (glibc only).
+
+    glibc keeps freed blocks in per-thread arenas; under a server's ever-changing tensor and
+    document sizes they fragment, and the resident set climbs while live memory does not
+    (measured in-process: 1.55 GB resident, 1.04 GB after one ``malloc_trim``).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._stop = threading.Event()
+        self._trim = self._glibc_trim() if interval > 0 else None
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _glibc_trim() -> Callable[[int], int] | None:
+        try:
+            return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+            return None
+
+    def start(self) -> None:
+        if self._trim is not None:
+            self._thread = threading.Thread(target=self._run, name="citeline-memory", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._trim(0)  # ctypes releases the GIL during the call
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 class Service:
     """The stages a server shares between requests, loaded once by ``start()``.
 
@@ -214,6 +253,7 @@ class Service:
         self.index = None if index is None else Serialised(index, "search", "search_batch")
         self.admission = Admission(config.max_concurrency, config.max_queue)
         self.metrics = Metrics(self)
+        self.memory = FreedMemoryReturner(config.trim_interval)
         self.ready = False
         self.load_error: str | None = None
         self.started_at = time.time()
@@ -228,6 +268,7 @@ class Service:
             self.verifier.warm_up()
             warm_up(self.splitter._stage)
             self.verifier.start()
+            self.memory.start()
         except Exception as error:
             self.load_error = f"{type(error).__name__}: {error}"
             raise
@@ -236,4 +277,5 @@ class Service:
 
     def close(self) -> None:
         self.verifier.close()
+        self.memory.close()
         self.admission.close()
