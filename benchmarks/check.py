@@ -29,6 +29,7 @@ CONFIGS = {  # name -> extra arguments of `citeline eval`
     "regex splitter + lexical verifier": ["--splitter", "regex", "--verifier", "lexical"],
     "spaCy splitter + lexical verifier": ["--verifier", "lexical"],
     "spaCy splitter + default verifier": [],
+    "spaCy splitter + nli verifier (the default without its numeric checker)": ["--verifier", "nli"],
 }
 
 _MEASURE = """
