@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -25,11 +26,13 @@ from citeline.core.paths import data_dir
 DEFAULT_DATA = data_dir()
 MARKER = re.compile(r"\s*\[\d+\]")
 
-CONFIGS = {  # name -> extra arguments of `citeline eval`
-    "regex splitter + lexical verifier": ["--splitter", "regex", "--verifier", "lexical"],
-    "spaCy splitter + lexical verifier": ["--verifier", "lexical"],
-    "spaCy splitter + default verifier": [],
-    "spaCy splitter + nli verifier (the default without its numeric checker)": ["--verifier", "nli"],
+TORCH = {"CITELINE_RUNTIME": "torch"}  # the verifiers' networks on torch instead of ONNX Runtime
+CONFIGS = {  # name -> extra arguments of `citeline eval`, and environment variables
+    "regex splitter + lexical verifier": (["--splitter", "regex", "--verifier", "lexical"], {}),
+    "spaCy splitter + lexical verifier": (["--verifier", "lexical"], {}),
+    "spaCy splitter + default verifier": ([], {}),
+    "spaCy splitter + default verifier, torch runtime": ([], TORCH),
+    "spaCy splitter + nli verifier (the default without its numeric checker)": (["--verifier", "nli"], {}),
 }
 
 _MEASURE = """
@@ -59,10 +62,11 @@ def make_records(data: Path, count: int) -> list[dict]:
     return records
 
 
-def run_eval(input_path: Path, extra: list[str]) -> dict:
+def run_eval(input_path: Path, extra: list[str], env: dict[str, str]) -> dict:
     with tempfile.TemporaryDirectory() as out:
         argv = ["eval", str(input_path), "--out", out, "--no-progress", *extra]
-        done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True,
+                              env={**os.environ, **env})
     line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"citeline eval {' '.join(extra)} failed:\n{done.stderr[-2000:]}")
@@ -71,10 +75,11 @@ def run_eval(input_path: Path, extra: list[str]) -> dict:
 
 SHORT_ANSWER = "The Eiffel Tower is not in Paris [1]."
 SHORT_SOURCE = "The Eiffel Tower is located in Paris, France. It was completed in 1889."
-CHECK_CONFIGS = {  # name -> extra arguments of `citeline check`
-    "regex splitter + lexical verifier": ["--splitter", "regex", "--verifier", "lexical"],
-    "spaCy splitter + lexical verifier": ["--verifier", "lexical"],
-    "spaCy splitter + default verifier": [],
+CHECK_CONFIGS = {  # name -> extra arguments of `citeline check`, and environment variables
+    "regex splitter + lexical verifier": (["--splitter", "regex", "--verifier", "lexical"], {}),
+    "spaCy splitter + lexical verifier": (["--verifier", "lexical"], {}),
+    "spaCy splitter + default verifier": ([], {}),
+    "spaCy splitter + default verifier, torch runtime": ([], TORCH),
 }
 
 
@@ -90,21 +95,27 @@ def long_answer(characters: int = 1_000_000) -> str:
     return " ".join(sentences)
 
 
-def check_seconds(folder: Path, answer: str, extra: list[str], repeats: int) -> float:
-    """Median wall time of ``citeline check`` in a fresh process: imports, model loads and all."""
+def check_seconds(folder: Path, answer: str, extra: list[str], repeats: int, env: dict[str, str] | None = None,
+                  warm_up: bool = False) -> float:
+    """Median wall time of ``citeline check`` in a fresh process: imports, model loads and all.
+    ``warm_up``: one untimed run first (it exports the models to ONNX where that was never done)."""
     answer_file, source = folder / "answer.txt", folder / "source.txt"
     answer_file.write_text(answer, encoding="utf-8")
     source.write_text(SHORT_SOURCE, encoding="utf-8")
     command = [sys.executable, "-m", "citeline.pipeline.cli", "check", "--answer-file", str(answer_file),
                "--json", "--max-answer-chars", str(len(answer) + 1), *extra]
-    return startup_seconds(command + ["--source", str(source)] * 3, repeats, ok_codes=(0, 1))
+    command += ["--source", str(source)] * 3
+    if warm_up:
+        startup_seconds(command, 1, ok_codes=(0, 1), env=env)
+    return startup_seconds(command, repeats, ok_codes=(0, 1), env=env)
 
 
-def startup_seconds(command: list[str], repeats: int = 7, ok_codes: tuple[int, ...] = (0,)) -> float:
+def startup_seconds(command: list[str], repeats: int = 7, ok_codes: tuple[int, ...] = (0,),
+                    env: dict[str, str] | None = None) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True)
+        done = subprocess.run(command, capture_output=True, env={**os.environ, **(env or {})})
         if done.returncode not in ok_codes:
             raise RuntimeError(f"{' '.join(command[:6])}... exited {done.returncode}:\n{done.stderr[-2000:]}")
         times.append(time.perf_counter() - started)
@@ -124,7 +135,7 @@ def main() -> None:
         input_path = Path(tmp) / "records.jsonl"
         records = make_records(args.data, args.records)
         input_path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        results = {name: run_eval(input_path, extra) for name, extra in CONFIGS.items()}
+        results = {name: run_eval(input_path, *config) for name, config in CONFIGS.items()}
 
     fastest = max(r["records"] / r["seconds"] for r in results.values())
     print(f"## citeline eval on {args.records} AttributionBench-dev records (2-core CPU)\n")
@@ -149,8 +160,8 @@ def main() -> None:
     print("|---|---|---|")
     text = long_answer(args.long_answer_chars)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in CHECK_CONFIGS.items():
-            short = check_seconds(Path(tmp), SHORT_ANSWER, extra, repeats=3)
+        for name, (extra, env) in CHECK_CONFIGS.items():
+            short = check_seconds(Path(tmp), SHORT_ANSWER, extra, repeats=3, env=env, warm_up=True)
             # The long answer with the default verifier takes minutes of model time: shown for the
             # pipeline's own cost (splitting, citations, report) only.
             long = check_seconds(Path(tmp), text, extra, repeats=1) if "lexical" in name else None

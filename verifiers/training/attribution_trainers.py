@@ -182,13 +182,13 @@ def train_token_alignment(config: TrainConfig, progress: bool = True) -> Path:
     base = resolve_pip_model(config.base_model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModel.from_pretrained(base, dtype=torch.float32)
-    tables = token_tables(tokenizer)
+    special, content = (torch.from_numpy(t) for t in token_tables(tokenizer))
     pairs = [TrainPair(p.evidence, statement(p.claim), p.label, p.source)
              for p in build_training_pairs(config, run.dev_train, run.rng)]
     pairs = fit_to_window(pairs, tokenizer, config.max_length, beside_claim=False)
     evidence = tokenizer([p.evidence for p in pairs], truncation=True, max_length=config.max_length)
     claims = tokenizer([p.claim for p in pairs], truncation=True, max_length=config.max_length)
-    claim_tokens = [tables.content[ids].nonzero().squeeze(1).tolist() for ids in map(torch.tensor, claims["input_ids"])]
+    claim_tokens = [content[ids].nonzero().squeeze(1).tolist() for ids in map(torch.tensor, claims["input_ids"])]
     keep = [i for i, positions in enumerate(claim_tokens) if positions]  # a claim of stopwords has no recall
     print(f"{len(keep)} training pairs: {_count_sources([pairs[i] for i in keep])}", flush=True)
 
@@ -206,7 +206,7 @@ def train_token_alignment(config: TrainConfig, progress: bool = True) -> Path:
     def batch_loss(batch: list[int]) -> Any:
         evidence_vectors, evidence_features = encode(evidence, batch)
         claim_vectors, _ = encode(claims, batch)
-        evidence_mask = evidence_features["attention_mask"].bool() & ~tables.special[evidence_features["input_ids"]]
+        evidence_mask = evidence_features["attention_mask"].bool() & ~special[evidence_features["input_ids"]]
         claim_mask = torch.zeros(claim_vectors.shape[:2])
         for row, i in enumerate(batch):
             claim_mask[row, claim_tokens[i]] = 1.0
