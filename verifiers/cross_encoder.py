@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
@@ -24,7 +23,7 @@ import numpy as np
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
 from citeline.verifiers.loading import measured_precision, with_precision
-from citeline.verifiers.runtime import FastTokenizer, TorchEncoder, check_runtime, model_labels, onnx_encoder, use_onnx
+from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx, model_labels
 from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")
@@ -305,23 +304,12 @@ class CrossEncoderVerifier:
         self._use(model.to(self.device).eval(), tokenizer)
 
     def _load_onnx(self) -> bool:
-        """Load through ONNX Runtime where the runtime says so and the model is a local folder;
-        under "auto", a model that does not export falls back to torch, with a warning."""
-        folder = Path(self.model_name_or_path)
-        if not use_onnx(self.runtime, self.precision, self.device):
+        """Load through ONNX Runtime where the runtime says so (see runtime.load_onnx)."""
+        loaded = load_onnx(self.model_name_or_path, "classifier", self.runtime, self.precision, self.device,
+                           self.num_threads)
+        if loaded is None:
             return False
-        if not (folder / "config.json").is_file() or not FastTokenizer.available(folder):
-            if self.runtime == "onnx":
-                raise ValueError(f"runtime='onnx' needs a local model folder with config.json and tokenizer.json, "
-                                 f"not {self.model_name_or_path!r}")
-            return False
-        try:
-            encoder = onnx_encoder(folder, "classifier", self.num_threads)
-        except Exception as error:  # noqa: BLE001 - any export failure: torch can still run the model
-            if self.runtime == "onnx":
-                raise
-            print(f"citeline: {folder} did not export to ONNX ({error}); running it with torch", file=sys.stderr)
-            return False
-        self._use_labels(model_labels(folder))
-        self._tokenizer, self._model, self.precision = FastTokenizer(folder), encoder, "float32"
+        self._model, self._tokenizer = loaded
+        self._use_labels(model_labels(self.model_name_or_path))
+        self.precision = "float32"
         return True

@@ -1,8 +1,9 @@
 """Where an encoder model's forward pass runs: ONNX Runtime or torch.
 
 ONNX Runtime needs neither torch nor transformers at run time, which is what lets a fresh
-``citeline check`` start in about 2 s instead of 5-6 (importing torch and transformers' model
-code alone took 3-4 s here); with attention fused it runs as fast as torch on this CPU. A model
+``citeline check`` start in about 2 s instead of 7 (importing torch and transformers' model
+code alone took 3-4 s here), in a third less memory; with attention fused it runs 6-16% slower
+than torch on this CPU (torch stays the choice for long batch runs: ``CITELINE_RUNTIME``). A model
 folder (weights and ``config.json``) is exported to ONNX once, with torch, and optimised (fused
 attention, layer norms and GELU), into ``~/.cache/citeline/onnx``; later processes load that
 file. torch remains the runtime for training, for other precisions (bfloat16, int8) and for
@@ -15,9 +16,11 @@ An encoder here is a callable from a batch of numpy arrays (``input_ids``, ``att
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
+import threading
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -82,8 +85,6 @@ def onnx_path(model_dir: str | Path, head: str) -> Path:
     weights = _weights_file(folder)
     stat = weights.stat()
     key = f"{folder}|{stat.st_size}|{stat.st_mtime_ns}|{head}|onnxruntime {version('onnxruntime')}"
-    import hashlib
-
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
     name = folder.parent.name if folder.name == "model" else folder.name  # a pip package's model/ folder
     return cache_dir() / "onnx" / f"{name}-{head}-{digest}.onnx"
@@ -102,6 +103,30 @@ def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = Non
     if not path.is_file():
         export_onnx(model_dir, head, path)
     return OnnxEncoder(path, num_threads)
+
+
+def load_onnx(model_dir: str | Path, head: str, runtime: str, precision: str | None, device: str = "cpu",
+              num_threads: int | None = None) -> tuple[Encoder, FastTokenizer] | None:
+    """The ONNX Runtime encoder and tokenizer of a model, or None where it is to run on torch:
+    the runtime resolves to torch, the model is not a local folder with a ``tokenizer.json``, or
+    (under "auto" only, with a warning) it does not export."""
+    if not use_onnx(runtime, precision, device):
+        return None
+    folder = Path(model_dir)
+    explicit = runtime == "onnx" or (runtime == "auto" and os.environ.get(RUNTIME_ENV) == "onnx")
+    if not (folder / "config.json").is_file() or not FastTokenizer.available(folder):
+        if explicit:
+            raise ValueError(f"runtime='onnx' needs a local model folder with config.json and tokenizer.json, "
+                             f"not {str(model_dir)!r}")
+        return None
+    try:
+        encoder = onnx_encoder(folder, head, num_threads)
+    except Exception as error:  # noqa: BLE001 - any export failure: torch can still run the model
+        if explicit:
+            raise
+        print(f"citeline: {folder} did not export to ONNX ({error}); running it with torch", file=sys.stderr)
+        return None
+    return encoder, FastTokenizer(folder)
 
 
 class OnnxEncoder:
@@ -157,7 +182,8 @@ def export_onnx(model_dir: str | Path, head: str, path: str | Path) -> Path:
     loader = AutoModelForSequenceClassification if head == "classifier" else AutoModel
     # Eager attention exports as plain matmuls, which the optimiser fuses into one Attention node.
     model = loader.from_pretrained(str(model_dir), dtype=torch.float32, attn_implementation="eager").eval()
-    names = ["input_ids", "attention_mask", "token_type_ids"][:3 if model.config.type_vocab_size > 1 else 2]
+    segments = getattr(model.config, "type_vocab_size", 1) > 1  # e.g. RoBERTa and DistilBERT have none
+    names = ["input_ids", "attention_mask", "token_type_ids"][:3 if segments else 2]
     example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
     output = "logits" if head == "classifier" else "last_hidden_state"
 
@@ -187,7 +213,7 @@ def export_onnx(model_dir: str | Path, head: str, path: str | Path) -> Path:
 
 def _optimise(source: Path, target: Path, config: Any) -> None:
     """ONNX Runtime's transformer fusions for BERT-like encoders; other architectures as exported."""
-    if config.model_type not in ("bert", "roberta", "xlm-roberta", "distilbert", "electra"):
+    if config.model_type not in ("bert", "roberta", "xlm-roberta"):
         os.replace(source, target)
         return
     from onnxruntime.transformers import optimizer
@@ -233,6 +259,7 @@ class FastTokenizer:
         pad = settings.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
         self.pad_token_id = self._tokenizer.token_to_id(pad) if pad else None
+        self._lock = threading.Lock()  # truncation is the tokenizer's state, set per call
 
     @classmethod
     def available(cls, model_dir: str | Path) -> bool:
@@ -251,13 +278,14 @@ class FastTokenizer:
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         pairs = None if text_pair is None else ([text_pair] if isinstance(text_pair, str) else list(text_pair))
-        if truncation and max_length:
-            self._tokenizer.enable_truncation(max_length, strategy="longest_first")
-        try:
-            inputs = texts if pairs is None else list(zip(texts, pairs))
-            encodings = self._tokenizer.encode_batch(inputs, add_special_tokens=add_special_tokens)
-        finally:
-            self._tokenizer.no_truncation()
+        inputs = texts if pairs is None else list(zip(texts, pairs))
+        with self._lock:
+            if truncation and max_length:
+                self._tokenizer.enable_truncation(max_length, strategy="longest_first")
+            try:
+                encodings = self._tokenizer.encode_batch(inputs, add_special_tokens=add_special_tokens)
+            finally:
+                self._tokenizer.no_truncation()
         out: dict[str, Any] = {"input_ids": [e.ids for e in encodings],
                                "token_type_ids": [e.type_ids for e in encodings],
                                "attention_mask": [e.attention_mask for e in encodings]}

@@ -30,7 +30,7 @@ from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import through_cache
 from citeline.core.paths import hub_model_options, resolve_pip_model
 from citeline.verifiers.loading import measured_precision, with_precision
-from citeline.verifiers.runtime import FastTokenizer, TorchEncoder, check_runtime, onnx_encoder, use_onnx
+from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -220,10 +220,10 @@ class EmbeddingSimilarity:
         if self._model is not None:
             return
         path = resolve_pip_model(self.model_name_or_path)
-        if use_onnx(self.runtime, self.precision) and (Path(path) / "config.json").is_file() \
-                and FastTokenizer.available(path):
-            self._model = onnx_encoder(path, "encoder", self.num_threads)
-            self._use_tokenizer(FastTokenizer(path))
+        loaded = load_onnx(path, "encoder", self.runtime, self.precision, num_threads=self.num_threads)
+        if loaded is not None:
+            self._model = loaded[0]
+            self._use_tokenizer(loaded[1])
             self.precision = "float32"
             return
         import torch
