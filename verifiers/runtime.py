@@ -86,8 +86,12 @@ def onnx_path(model_dir: str | Path, head: str) -> Path:
     stat = weights.stat()
     key = f"{folder}|{stat.st_size}|{stat.st_mtime_ns}|{head}|onnxruntime {version('onnxruntime')}"
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
-    name = folder.parent.name if folder.name == "model" else folder.name  # a pip package's model/ folder
-    return cache_dir() / "onnx" / f"{name}-{head}-{digest}.onnx"
+    return cache_dir() / "onnx" / f"{model_name(folder)}-{head}-{digest}.onnx"
+
+
+def model_name(folder: Path) -> str:
+    """A folder's name for people: a pip package's ``model/`` folder is named by its package."""
+    return folder.parent.name if folder.name == "model" else folder.name
 
 
 def _weights_file(folder: Path) -> Path:
@@ -101,6 +105,8 @@ def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = Non
     """An ONNX Runtime session for a local model folder, exported on first use."""
     path = onnx_path(model_dir, head)
     if not path.is_file():
+        print(f"citeline: exporting {model_name(Path(model_dir).resolve())} to ONNX once (about 10 s); later runs "
+              f"load {path}", file=sys.stderr, flush=True)
         export_onnx(model_dir, head, path)
     return OnnxEncoder(path, num_threads)
 
