@@ -92,6 +92,18 @@ def test_the_export_is_cached_and_redone_when_the_weights_change(nli_model, monk
     assert runtime.onnx_path(nli_model, "classifier") != path  # a retrained model is exported anew
 
 
+def test_exports_of_deleted_model_folders_are_pruned(tmp_path):
+    gone = tiny_bert(tmp_path / "gone", ("supported",))
+    path = runtime.onnx_path(gone, "classifier")
+    runtime.onnx_encoder(gone, "classifier")
+    assert path.is_file() and path.with_suffix(".json").is_file()
+    for item in gone.iterdir():
+        item.unlink()
+    gone.rmdir()
+    runtime.prune_exports(path.parent)
+    assert not path.exists() and not path.with_suffix(".json").exists()
+
+
 def test_auto_is_onnx_for_float32_torch_for_other_precisions_and_the_variable_wins(monkeypatch):
     assert runtime.use_onnx("auto", "auto")
     assert runtime.use_onnx("auto", "float32")

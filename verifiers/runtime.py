@@ -108,7 +108,19 @@ def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = Non
         print(f"citeline: exporting {model_name(Path(model_dir).resolve())} to ONNX once (about 10 s); later runs "
               f"load {path}", file=sys.stderr, flush=True)
         export_onnx(model_dir, head, path)
+        path.with_suffix(".json").write_text(json.dumps({"source": str(Path(model_dir).resolve())}), encoding="utf-8")
+        prune_exports(path.parent)
     return OnnxEncoder(path, num_threads)
+
+
+def prune_exports(folder: Path) -> None:
+    """Delete exports whose model folder is gone (a deleted clone, a test's temp folder), so the
+    cache does not grow by a copy per checkout."""
+    for note in folder.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if not Path(json.loads(note.read_text(encoding="utf-8"))["source"]).is_dir():
+                note.with_suffix(".onnx").unlink(missing_ok=True)
+                note.unlink()
 
 
 def load_onnx(model_dir: str | Path, head: str, runtime: str, precision: str | None, device: str = "cpu",
