@@ -911,9 +911,10 @@ class NumericVerifier:
                 verdicts.append(Verdict(NOT_SUPPORTED, probability, self.name,
                                         contradiction=1.0 if result.count(CONTRADICTED) else None,
                                         reasons=tuple(result.problems)))
-            elif base is not None and base.label != SUPPORTED and self.tables_decide and numbers_decide(result) \
+            elif base is not None and base.probability is not None and base.label != SUPPORTED \
+                    and self.tables_decide and numbers_decide(result) \
                     and (base.contradiction or 0.0) < CONTRADICTION_VETO:
-                probability = max(base.probability or 0.0, NUMBERS_DECIDED_PROBABILITY)
+                probability = max(base.probability, NUMBERS_DECIDED_PROBABILITY)  # a failed judge stays a failure
                 verdicts.append(Verdict(SUPPORTED, probability, self.name, base.contradiction, base.window))
             elif base is not None:
                 verdicts.append(Verdict(base.label, base.probability, self.name, base.contradiction, base.window,
