@@ -311,7 +311,8 @@ class FastTokenizer:
             out["offset_mapping"] = [e.offsets for e in encodings]
         if return_tensors is not None:
             if return_tensors != "np" or not padding:
-                raise ValueError("FastTokenizer returns lists, or padded numpy arrays (padding=True, return_tensors='np')")
+                raise ValueError("FastTokenizer returns lists, or padded numpy arrays "
+                                 "(padding=True, return_tensors='np')")
             return _padded(out, self.pad_token_id or 0)
         return {k: v[0] for k, v in out.items()} if single else out
 
