@@ -35,20 +35,24 @@ Batch = Mapping[str, np.ndarray]
 Encoder = Callable[[Batch], np.ndarray]
 
 
-def check_runtime(runtime: str) -> str:
+def check_runtime(runtime: str, what: str = "runtime") -> str:
     if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        raise ValueError(f"{what} must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    return runtime
+
+
+def resolve_runtime(runtime: str) -> str:
+    """The runtime asked for: "auto" is ``$CITELINE_RUNTIME`` where set."""
+    if check_runtime(runtime) == "auto" and os.environ.get(RUNTIME_ENV):
+        return check_runtime(os.environ[RUNTIME_ENV], f"${RUNTIME_ENV}")
     return runtime
 
 
 def use_onnx(runtime: str, precision: str | None, device: str = "cpu") -> bool:
-    """Whether ``runtime`` resolves to ONNX Runtime: "auto" is ``$CITELINE_RUNTIME`` where set,
-    else ONNX Runtime for float32 on a CPU where onnxruntime is installed (it runs float32 only
-    here; other precisions are torch's)."""
-    if check_runtime(runtime) == "auto" and os.environ.get(RUNTIME_ENV):
-        runtime = os.environ[RUNTIME_ENV]
-        if runtime not in RUNTIMES:
-            raise ValueError(f"${RUNTIME_ENV} must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+    """Whether ``runtime`` resolves to ONNX Runtime: "auto" (without ``$CITELINE_RUNTIME``) is
+    ONNX Runtime for float32 on a CPU where onnxruntime is installed (it runs float32 only here;
+    other precisions are torch's)."""
+    runtime = resolve_runtime(runtime)
     if runtime == "torch":
         return False
     plain = device == "cpu" and precision in (None, "auto", "float32")
@@ -62,13 +66,9 @@ def use_onnx(runtime: str, precision: str | None, device: str = "cpu") -> bool:
     return plain and find_spec("onnxruntime") is not None
 
 
-def model_config(model_dir: str | Path) -> dict[str, Any]:
-    return json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-
-
 def model_labels(model_dir: str | Path) -> dict[int, str]:
     """The classifier's id2label, as transformers reads it (LABEL_i for a config that names none)."""
-    config = model_config(model_dir)
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     labels = config.get("id2label") or {i: f"LABEL_{i}" for i in range(config.get("num_labels", 2))}
     return {int(i): str(name) for i, name in labels.items()}
 
@@ -103,12 +103,13 @@ def _weights_file(folder: Path) -> Path:
 
 def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = None) -> Encoder:
     """An ONNX Runtime session for a local model folder, exported on first use."""
-    path = onnx_path(model_dir, head)
+    folder = Path(model_dir).resolve()
+    path = onnx_path(folder, head)
     if not path.is_file():
-        print(f"citeline: exporting {model_name(Path(model_dir).resolve())} to ONNX once (about 10 s); later runs "
-              f"load {path}", file=sys.stderr, flush=True)
-        export_onnx(model_dir, head, path)
-        path.with_suffix(".json").write_text(json.dumps({"source": str(Path(model_dir).resolve())}), encoding="utf-8")
+        print(f"citeline: exporting {model_name(folder)} to ONNX once (about 10 s); later runs load {path}",
+              file=sys.stderr, flush=True)
+        export_onnx(folder, head, path)
+        path.with_suffix(".json").write_text(json.dumps({"source": str(folder)}), encoding="utf-8")
         prune_exports(path.parent)
     return OnnxEncoder(path, num_threads)
 
@@ -131,7 +132,7 @@ def load_onnx(model_dir: str | Path, head: str, runtime: str, precision: str | N
     if not use_onnx(runtime, precision, device):
         return None
     folder = Path(model_dir)
-    explicit = runtime == "onnx" or (runtime == "auto" and os.environ.get(RUNTIME_ENV) == "onnx")
+    explicit = resolve_runtime(runtime) == "onnx"
     if not (folder / "config.json").is_file() or not FastTokenizer.available(folder):
         if explicit:
             raise ValueError(f"runtime='onnx' needs a local model folder with config.json and tokenizer.json, "
@@ -161,7 +162,10 @@ class OnnxEncoder:
         self._inputs = [i.name for i in self._session.get_inputs()]
 
     def __call__(self, batch: Batch) -> np.ndarray:
-        feed = {name: np.ascontiguousarray(batch[name], dtype=np.int64) for name in self._inputs}
+        """A batch without ``token_type_ids`` is one segment, as transformers reads it."""
+        ids = batch["input_ids"]
+        feed = {name: np.ascontiguousarray(batch[name] if name in batch else np.zeros_like(ids), dtype=np.int64)
+                for name in self._inputs}
         return self._session.run(None, feed)[0].astype(np.float32, copy=False)
 
 

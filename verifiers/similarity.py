@@ -214,7 +214,7 @@ class EmbeddingSimilarity:
             framed = before + window.ids + after
             ids[row, :len(framed)] = framed
             mask[row, :len(framed)] = 1
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return {"input_ids": ids, "attention_mask": mask}
 
     def _load(self) -> None:
         if self._model is not None:
