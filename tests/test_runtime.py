@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from citeline.core.errors import EnvironmentFailure
 from citeline.verifiers import runtime
 from citeline.verifiers.cross_encoder import CrossEncoderVerifier
 from tests.tiny_models import tiny_bert
@@ -117,7 +118,7 @@ def test_auto_is_onnx_for_float32_torch_for_other_precisions_and_the_variable_wi
     assert not runtime.use_onnx("auto", "float32")
     assert runtime.use_onnx("onnx", "float32")  # an explicit runtime is not overridden
     monkeypatch.setenv(runtime.RUNTIME_ENV, "gpu")
-    with pytest.raises(ValueError, match=r"\$CITELINE_RUNTIME must be one of"):
+    with pytest.raises(EnvironmentFailure, match=r"\$CITELINE_RUNTIME must be one of"):
         runtime.use_onnx("auto", "float32")
 
 

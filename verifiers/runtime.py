@@ -42,9 +42,15 @@ def check_runtime(runtime: str, what: str = "runtime") -> str:
 
 
 def resolve_runtime(runtime: str) -> str:
-    """The runtime asked for: "auto" is ``$CITELINE_RUNTIME`` where set."""
+    """The runtime asked for: "auto" is ``$CITELINE_RUNTIME`` where set (a bad value there is
+    this machine's setting, not the input's: it stops a run once)."""
     if check_runtime(runtime) == "auto" and os.environ.get(RUNTIME_ENV):
-        return check_runtime(os.environ[RUNTIME_ENV], f"${RUNTIME_ENV}")
+        from citeline.core.errors import EnvironmentFailure
+
+        try:
+            return check_runtime(os.environ[RUNTIME_ENV], f"${RUNTIME_ENV}")
+        except ValueError as error:
+            raise EnvironmentFailure(str(error)) from None
     return runtime
 
 
