@@ -12,7 +12,9 @@ Extraction (``extract_quantities``)
     "~", "more than" ...) and the direction the words before it give ("decreased by", "grew").
     A year is four digits 19xx/20xx without comma, sign or unit, or "FY19" / "fiscal 2019"; it is
     never an amount ("2,022" and "$2022" are). A day after a month name is a date. Numbers inside
-    identifiers and dates are not quantities (10-K, COVID-19, 21st, 1/31/2018).
+    identifiers and dates are not quantities (10-K, COVID-19, 21st, 1/31/2018). A small count that
+    says what the claim is about ("the 3 years", "top 3", "all 5 NEOs") is a "selector": context,
+    neither claimed nor computed with.
     Tables rendered as text: in a pipe table ("| Revenue | 1,234 | 1,100 |") the first cell with
     letters is the row label (numbers in it are footnote marks, kept out of arithmetic); a row
     whose numbers are all years/dates is a header giving each column its year; a row of words
@@ -47,10 +49,14 @@ Derived numbers
     - at least one operand must be *related* to the claim (its row or column label, or the
       words before it, share a content word with the claim), both when the claim states only
       one or two significant digits (``LOW_PRECISION_DIGITS``);
+    - table operands share a row (a change across years) or a column (a share of a total): a
+      2019 revenue less a 2018 cost is no quantity anyone reports;
     - a change runs from the earlier column to the later one where both have years, and a sign
       or direction the claim states must agree ("a change of 12.6" accepts either sign);
     - at most ``MAX_OPERANDS`` evidence numbers, related ones first; for each b, the partner a is
       found by binary search over the sorted values, so a claim costs O(n log n) per operation.
+    Sums and averages also run over a whole table column the claim names (its header or year),
+    total rows left out, or over its k largest or smallest values ("the top 3 revenues").
 
 Verdicts (``check_numbers``)
     Each claim number is explained, in this order, by: the same value in a row or phrase the
@@ -63,6 +69,8 @@ Verdicts (``check_numbers``)
     Years and dates in a claim are context, checked by presence only: "in 2022" is matched when
     2022 occurs anywhere in the evidence (also inside "12/31/2022") and unsupported otherwise
     (the evidence does not cover that period); they never enter arithmetic and never contradict.
+    A period end such as "December 31, 2018" is matched by its year where the evidence dates no
+    day of that month (tables headed "2019 | 2018").
     A claim about a year itself ("revenue peaked in 2019") is therefore checked only for the
     year's presence, not for the comparison.
 
@@ -149,8 +157,8 @@ _SELECTOR_AFTER = re.compile(r"\s*-?\s*(?:years?\b|quarters?\b|months?\b|periods
                              r"biggest|[A-Za-z]+s\b)")
 _MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
 # "FY19", "fiscal 2019"; a table header's "FY181" is FY18 with footnote 1
-_FISCAL_YEAR = re.compile(r"(?<![\w.])(?:FY|fiscal\s+(?:year\s+)?)\s?'?(?P<year>\d{2}(?=\d?(?![\w]))|(?:19|20)\d\d(?![\w]))",
-                          re.IGNORECASE)
+_FISCAL_YEAR = re.compile(r"(?<![\w.])(?:FY|fiscal\s+(?:year\s+)?)\s?'?"
+                          r"(?P<year>\d{2}(?=\d?(?![\w]))|(?:19|20)\d\d(?![\w]))", re.IGNORECASE)
 _DOC_SCALE = re.compile(r"\bin\s+(thousands|millions|billions)\b|\b(thousands|millions|billions)\s+of\b",
                         re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'&-]*")
@@ -168,7 +176,7 @@ class Quantity:
     text: str
     value: float
     number: float  # as written, signed, without scale
-    kind: str  # money | percent | points | bps | ratio | year | date | number
+    kind: str  # money | percent | points | bps | ratio | year | date | number | selector
     currency: str | None = None
     scale: str | None = None
     decimals: int = 0
@@ -640,8 +648,8 @@ _SUBTRACT = _CHANGE + r"|exclud|net of|less\b|minus|without|remain|left\b|other 
 _SUM = r"total|sum\b|combined|together|altogether|aggregate|add(?:s|ed)? up|plus\b|in all\b|both\b|includ|" \
        r"\b(?:19|20)\d\d and (?:19|20)\d\d\b"
 _AVERAGE = r"average|mean\b|avg\b|per year|annual(?:ly)? on average"
-_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b(?! share| unit)|for every|coverage|margin|(?<!per )share|portion|" \
-         r"percentage|as a fraction|rate\b|yield|return on"
+_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b(?! share| unit)|for every|coverage|" \
+         r"margin|(?<!per )share|portion|percentage|as a fraction|rate\b|yield|return on"
 _SHARE = r"percentage of|percent of|% of|(?<!per )share|proportion|portion|margin|ratio|accounted|represent|" \
          r"as a percentage|of (?:the )?total|out of|constitut|rate\b|yield|return on"
 
@@ -697,7 +705,8 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
             continue
         operands = _operands(evidence, claim_words, operation.operand_kinds)
         # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
-        # by 8,551"): additive operations also read negative operands as magnitudes.
+        # by 8,551", "the adjustment was 17.7% of the balance"): negative operands are also read
+        # as magnitudes.
         readings = [False] + ([True] if any(q.value < 0 for q, _ in operands) else [])
         for magnitudes in readings:
             for multiplier in _multipliers(operation, claim, doc_multiplier):
@@ -845,11 +854,13 @@ def _search_columns(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
         for multiplier in scales:
             values = [_operand_value(q, multiplier) for q in cells]
             groups = [(name, values)] + [(f"the {k} {'largest' if largest else 'smallest'} of {name}",
-                                          sorted(values, reverse=largest)[:k]) for largest, k in ranks if k < len(values)]
+                                          sorted(values, reverse=largest)[:k])
+                                         for largest, k in ranks if k < len(values)]
             for description, group in groups:
                 for operation, shown in (("sum", sum(group)), ("average", sum(group) / len(group))):
                     if operation in wanted and abs(abs(shown) - abs(claim.value)) <= tolerance:
-                        return f"{operation} of {description} ({len(group)} values) = {shown:,.{max(claim.decimals, 1)}f}"
+                        digits = max(claim.decimals, 1)
+                        return f"{operation} of {description} ({len(group)} values) = {shown:,.{digits}f}"
     return ""
 
 
