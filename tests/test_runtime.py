@@ -93,6 +93,14 @@ def test_the_export_is_cached_and_redone_when_the_weights_change(nli_model, monk
     assert runtime.onnx_path(nli_model, "classifier") != path  # a retrained model is exported anew
 
 
+def test_shrinking_the_arenas_leaves_the_scores_alone(nli_model):
+    encoder = runtime.onnx_encoder(nli_model, "classifier")
+    batch = {"input_ids": np.array([[1, 5, 7, 2]]), "attention_mask": np.ones((1, 4), dtype=np.int64)}
+    before = encoder(batch)
+    runtime.shrink_arenas()
+    np.testing.assert_allclose(encoder(batch), before, rtol=1e-6)
+
+
 def test_exports_of_deleted_model_folders_are_pruned(tmp_path):
     gone = tiny_bert(tmp_path / "gone", ("supported",))
     path = runtime.onnx_path(gone, "classifier")

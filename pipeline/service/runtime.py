@@ -204,7 +204,8 @@ class FreedMemoryReturner:
 
     glibc keeps freed blocks in per-thread arenas; under a server's ever-changing tensor and
     document sizes they fragment, and the resident set climbs while live memory does not
-    (measured in-process: 1.55 GB resident, 1.04 GB after one ``malloc_trim``).
+    (measured in-process: 1.55 GB resident, 1.04 GB after one ``malloc_trim``). ONNX Runtime's
+    arenas are asked to give back what their largest batches left them, too.
     """
 
     def __init__(self, interval: float) -> None:
@@ -221,13 +222,17 @@ class FreedMemoryReturner:
             return None
 
     def start(self) -> None:
-        if self._trim is not None:
+        if self.interval > 0:
             self._thread = threading.Thread(target=self._run, name="citeline-memory", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
+        from citeline.verifiers.runtime import shrink_arenas
+
         while not self._stop.wait(self.interval):
-            self._trim(0)  # ctypes releases the GIL during the call
+            shrink_arenas()  # ONNX Runtime's
+            if self._trim is not None:
+                self._trim(0)  # ctypes releases the GIL during the call
 
     def close(self) -> None:
         self._stop.set()
