@@ -288,6 +288,7 @@ def test_whole_columns_are_summed_and_averaged():
 def test_counts_that_select_are_not_claimed():
     assert [q.kind for q in extract_quantities("The top 3 items over the 2 years and all 5 NEOs")] == ["selector"] * 3
     assert [q.kind for q in extract_quantities("The company has 3 plants and 12 employees.")] == ["number", "number"]
+    assert only("It operates in over 10 countries.").kind == "number"  # a claimed count, hedged
     evidence = "| | 2019 | 2018 | 2017 |\n| Total charges | 102.2 | 61.7 | 28.8 |"
     assert statuses(evidence, "The average total charges for the 3 years is 64.23.") == {"64.23": MATCHED}
 

@@ -151,7 +151,7 @@ _DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:p
 _UP = re.compile(r"\b(?:increase[sd]?|grew|grow(?:th|s)?|rose|rise[sn]?|up|higher|more|gain(?:ed)?)\b"
                  r"(?:\s+\w+){0,3}\s*(?:by|of)?\s*$", re.IGNORECASE)
 # "the 3 years", "top 3", "all 5 NEOs": a count that says what the claim is about, not a claimed quantity
-_SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|last|past|next|first|over|across)\s+$",
+_SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|last|past|next|first)\s+$",
                               re.IGNORECASE)
 _SELECTOR_AFTER = re.compile(r"\s*-?\s*(?:years?\b|quarters?\b|months?\b|periods?\b|highest|largest|lowest|smallest|"
                              r"biggest|[A-Za-z]+s\b)")
