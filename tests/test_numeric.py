@@ -310,6 +310,20 @@ def test_fiscal_year_headers_with_footnote_marks_and_mixed_scales():
     assert statuses(evidence, claim)["0.19"] == MATCHED  # 49.1 million / 260.8 (million)
 
 
+def test_financial_statement_layouts():
+    # years down the first column date the row
+    by_year = "| - | ( in thousands ) |\n| 2004 | $ 503215 |\n| 2005 | $ 462420 |\n| 2006 | $ 75896 |"
+    assert statuses(by_year, "The sum of long-term debt due in 2004 and 2005 is 965,635.")["965,635"] == MATCHED
+    assert statuses(by_year, "The long-term debt due in 2005 was $ 462420.")["$ 462420"] == MATCHED
+    # a claim that leaves out the evidence's scale, and "represent in relation to" asks for a ratio
+    assert statuses("Rental expense under operating leases was $ 324 million in 2005.",
+                    "The rental expense under operating leases in 2005 was 324.")["324"] == MATCHED
+    hedged = "| year | gallons hedged |\n| 2017 | 12000000 |\n| 2018 | 3000000 |"
+    assert statuses(hedged, "The gallons hedged in 2017 represent 4 in relation to those of 2018.")["4"] == MATCHED
+    # "times" followed by what it multiplies is an operator, not a ratio: 2008 stays a year
+    assert [q.kind for q in extract_quantities("net sales in 2008 times 1000")] == ["year", "number"]
+
+
 def test_per_share_names_a_unit_not_a_ratio():
     prices = "| | 2019 | 2018 |\n| Dividends per share | $1.90 | $1.38 |"
     # 1.90 / 1.38 = 1.38 by chance; the claim asks for no ratio, and 2019's value is 1.90

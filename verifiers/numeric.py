@@ -137,7 +137,7 @@ _QUANTITY = re.compile(
     (?P<close>\))?
     (?:(?P<attached>[kKmMbB]|bn|mn|tn)\b
       |\s?(?P<pct>%|per\s?cent\b|percentage\s+points?\b|pp\b|p\.p\.|bps\b|basis\s+points?\b)
-      |\s?(?P<times>x\b|times\b)
+      |\s?(?P<times>x\b|times\b(?!\s+(?:the\b|\d)))  # "1.5x", "3 times", not "1000 times the number"
       |\s+(?P<scale>thousand|million|billion|trillion)s?\b)?
     (?:\s?(?P<scale2>thousand|million|billion|trillion)s?\b)?
     (?:\s?(?P<cur2>dollars|USD|euros?|EUR|pounds|GBP|yen|RMB)\b)?
@@ -444,15 +444,21 @@ def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
     if len(worded) >= 2 and all(cell_of[id(q)] in worded for q in quantities):
         return _PipeHeader(header.years, {i: texts[i] for i in worded[1:]}, header.units), quantities
     label_cell = worded[0] if worded else None
+    # A table of years down its first column ("| 2004 | $ 503,215 |"): the row's year dates its numbers.
+    row_year = next((int(q.number) for q in quantities if q.kind == "year" and cell_of[id(q)] == 0
+                     and texts[0] == q.text), None) if label_cell is None else None
     # A row of numbers with no label under labelled rows is, in a financial table, their total.
-    label = texts[label_cell] if label_cell is not None else "(total)"
+    label = texts[label_cell] if label_cell is not None else "" if row_year else "(total)"
     placed = []
     for q in quantities:
         cell = cell_of[id(q)]
         if cell == label_cell:
             placed.append(_with(q, label=label, in_table=True, in_label=True))
+        elif row_year and cell == 0:
+            placed.append(q)
         else:
-            placed.append(_with(_in_unit(q, header.units.get(cell)), label=label, column_year=header.years.get(cell),
+            placed.append(_with(_in_unit(q, header.units.get(cell)), label=label,
+                                column_year=row_year or header.years.get(cell),
                                 column_label=header.labels.get(cell, ""), in_table=True, row=line_start, column=cell))
     return header, placed
 
@@ -535,11 +541,15 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _candidate_values(e: Quantity, doc_multiplier: float | None) -> list[float]:
+def _candidate_values(e: Quantity, doc_multiplier: float | None, claim: Quantity | None = None) -> list[float]:
     """The values an evidence number may stand for: as written and, unscaled, at the document's
-    stated scale (or, unstated, at each common one)."""
-    if e.scale or e.kind not in AMOUNT_KINDS:
+    stated scale (or, unstated, at each common one). A claim amount written without a scale
+    ("rent expense was 324") may also leave out the evidence's ("$ 324 million")."""
+    if e.kind not in AMOUNT_KINDS:
         return [e.value]
+    if e.scale:
+        unscaled_claim = claim is not None and claim.kind in AMOUNT_KINDS and not claim.scale
+        return [e.value, e.number] if unscaled_claim else [e.value]
     multipliers = [doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]
     return [e.value] + [e.value * m for m in multipliers]
 
@@ -604,17 +614,25 @@ def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
         if how is None or e.kind in PRESENCE_KINDS:
             continue
         factor = _CONVERSIONS[how]
-        if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v in _candidate_values(e, doc_multiplier)):
+        values = _candidate_values(e, doc_multiplier, claim)
+        if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v in values):
             found.append(e)
     return found
 
 
 def _about_the_claim(e: Quantity, claim_words: set[str], claim_years: set[int]) -> bool:
-    """Its label shares a word with the claim, and its column's year (if both have years) is one
-    the claim names."""
-    if not e.label_words & claim_words:
+    """Its label shares a word with the claim (or, in a row labelled by its year alone, that year
+    is one the claim names), and its column's year (if both have years) is one the claim names."""
+    if not _related(e, claim_words, claim_years):
         return False
     return e.column_year is None or not claim_years or e.column_year in claim_years
+
+
+def _related(e: Quantity, claim_words: set[str], claim_years: set[int]) -> int:
+    """How many words of its labels the claim shares; 1 for a table row labelled only by a year
+    the claim names."""
+    shared = len(e.label_words & claim_words)
+    return shared or int(e.in_table and not e.label and e.column_year in claim_years)
 
 
 # ------------------------------------------------------------------------------------ derivation
@@ -648,8 +666,8 @@ _SUBTRACT = _CHANGE + r"|exclud|net of|less\b|minus|without|remain|left\b|other 
 _SUM = r"total|sum\b|combined|together|altogether|aggregate|add(?:s|ed)? up|plus\b|in all\b|both\b|includ|" \
        r"\b(?:19|20)\d\d and (?:19|20)\d\d\b"
 _AVERAGE = r"average|mean\b|avg\b|per year|annual(?:ly)? on average"
-_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|over\b|per\b(?! share| unit)|for every|coverage|" \
-         r"margin|(?<!per )share|portion|percentage|as a fraction|rate\b|yield|return on"
+_RATIO = r"ratio|proportion|times\b|multiple|divided|relative to|in relation to|over\b|per\b(?! share| unit)|" \
+         r"for every|coverage|margin|(?<!per )share|portion|percentage|as a fraction|rate\b|yield|return on"
 _SHARE = r"percentage of|percent of|% of|(?<!per )share|proportion|portion|margin|ratio|accounted|represent|" \
          r"as a percentage|of (?:the )?total|out of|constitut|rate\b|yield|return on"
 
@@ -683,13 +701,14 @@ OPERATIONS = (
 _TRIPLE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
 
 
-def _operands(evidence: Sequence[Quantity], claim_words: set[str], kind: str) -> list[tuple[Quantity, bool]]:
+def _operands(evidence: Sequence[Quantity], claim_words: set[str], claim_years: set[int],
+              kind: str) -> list[tuple[Quantity, bool]]:
     """Evidence numbers a computation may use (of the kind, not footnote marks), each with
     whether it is *related*: its row label or the words before it share a word with the claim.
     Related ones first, at most ``MAX_OPERANDS``. A computation must use a related number: a
     search over every pair of a large table finds almost any value by chance."""
     wanted = AMOUNT_KINDS if kind == "amount" else {"percent"}
-    scored = [(len(e.label_words & claim_words), e) for e in evidence if e.kind in wanted and not e.in_label]
+    scored = [(_related(e, claim_words, claim_years), e) for e in evidence if e.kind in wanted and not e.in_label]
     scored.sort(key=lambda pair: -pair[0])  # stable: text order among equals
     return [(e, score > 0) for score, e in scored][:MAX_OPERANDS]
 
@@ -703,7 +722,7 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
     for operation in OPERATIONS:
         if claim.kind not in operation.result_kinds or not operation.cue.search(claim_text):
             continue
-        operands = _operands(evidence, claim_words, operation.operand_kinds)
+        operands = _operands(evidence, claim_words, claim_years, operation.operand_kinds)
         # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
         # by 8,551", "the adjustment was 17.7% of the balance"): negative operands are also read
         # as magnitudes.
@@ -713,7 +732,7 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
                 found = _search_pairs(operation, claim, operands, multiplier, magnitudes)
                 if found:
                     return found
-    return (_search_triples(claim, evidence, doc_multiplier, claim_words, claim_text)
+    return (_search_triples(claim, evidence, doc_multiplier, claim_words, claim_years, claim_text)
             or _search_columns(claim, evidence, doc_multiplier, claim_words, claim_years, claim_text))
 
 
@@ -799,13 +818,14 @@ def _render(operation: _Operation, a: Quantity, b: Quantity, result: float, clai
 
 
 def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
-                    claim_words: set[str], claim_text: str) -> str:
+                    claim_words: set[str], claim_years: set[int], claim_text: str) -> str:
     """Sums and averages of three related evidence numbers (amounts, or percents for a percent)."""
     kind = "amount" if claim.kind in AMOUNT_KINDS else "percent" if claim.kind == "percent" else ""
     wanted = [name for name, cue in _TRIPLE_CUES.items() if cue.search(claim_text)]
     if not kind or not wanted or kind == "percent" and wanted == ["sum"]:
         return ""
-    operands = [q for q, related in _operands(evidence, claim_words, kind) if related][:MAX_TRIPLE_OPERANDS]
+    related = [q for q, is_related in _operands(evidence, claim_words, claim_years, kind) if is_related]
+    operands = related[:MAX_TRIPLE_OPERANDS]
     tolerance = claim.tolerance()
     scales = _multipliers(OPERATIONS[1], claim, doc_multiplier) if kind == "amount" else [1.0]
     for multiplier in scales:
