@@ -5,11 +5,12 @@
 
 (Not "numbers.py": run as a script, that name would shadow the standard library's ``numbers``.)
 
-Prints two markdown tables:
+Prints three markdown tables:
 1. Contrast (``evals/numeric_contrast.py``, TAT-QA dev by default): macro-F1 of original vs
    one-number edit, share of originals accepted and pairs a second, for the numeric checker
    alone, ``NumericVerifier(base=LexicalVerifier())`` and ``LexicalVerifier()`` alone.
-2. Sandbox reproduction (``evals/program_repro.py``): ConvFinQA-PoT gold programs and TAT-QA
+2. The same contrast on FinQA-style questions from ConvFinQA-PoT dev (a development set).
+3. Sandbox reproduction (``evals/program_repro.py``): ConvFinQA-PoT gold programs and TAT-QA
    gold derivations (dev and test_gold) run in the sandbox; the share that reproduce the gold
    answer, failures by kind, and the first failures.
 """
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from citeline.evals.contrast import evaluate, render_markdown
-from citeline.evals.numeric_contrast import build_rows, write_rows
+from citeline.evals.numeric_contrast import build_convfinqa_rows, build_rows, write_rows
 from citeline.evals.program_repro import convfinqa_cases, evaluate as reproduce, tatqa_cases
 from citeline.verifiers.lexical import LexicalVerifier
 from citeline.verifiers.numeric import NumericVerifier
@@ -43,6 +44,16 @@ def contrast_table(data: Path, split: str, seed: int, out: Path | None) -> str:
     speed = "\n".join(f"- {r.verifier}: {r.rows / max(r.seconds, 1e-9):,.0f} rows/s" for r in results)
     return (f"TAT-QA {split}: {len(rows) // 2} pairs (seed {seed})\n\n" + render_markdown(results)
             + "\n\n" + speed)
+
+
+def convfinqa_table(data: Path, seed: int) -> str:
+    """The same on FinQA-style questions (a development set: see evals/numeric_contrast.py)."""
+    from citeline.verifiers.default import load_verifier
+
+    rows = build_convfinqa_rows(data / "convfinqa_pot" / "convfinqa_dev.jsonl", seed=seed)
+    results = [evaluate(verifier, rows) for verifier in (NumericVerifier(), LexicalVerifier(),
+                                                          load_verifier("default"), load_verifier("presence"))]
+    return f"ConvFinQA-PoT dev, first standalone turns: {len(rows) // 2} pairs (seed {seed})\n\n" + render_markdown(results)
 
 
 def reproduction_table(data: Path, workers: int) -> str:
@@ -72,6 +83,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes")
     args = parser.parse_args()
     print(contrast_table(args.data, args.split, args.seed, args.out))
+    print()
+    print(convfinqa_table(args.data, args.seed))
     print()
     print(reproduction_table(args.data, args.workers))
 

@@ -22,6 +22,15 @@ How a row is built, deterministically (file order, one seeded ``random.Random``)
   (0.01) moves by 1-9 units of its last digit.
 
 The set is for measurement only: nothing in citeline is tuned on it.
+
+``build_convfinqa_rows`` makes a second set the same way from ConvFinQA-PoT dev (FinQA's filings
+of S&P 500 companies: lower-cased, tokenised text, tables as pipe lines): in each conversation,
+the first turn that names a year and stands alone (no "that", "this", "it", "then" ...), its
+program run in the sandbox, the claim "question answer" with the answer written as a percent
+(two decimals) where the question asks for one, else as a plain number (two decimals unless
+whole); the evidence is the table, then the text. It was used to develop the checker's rules
+for such filings (years down the first column, claims without the evidence's scale), so it is
+a development set, not a held-out one.
 """
 
 from __future__ import annotations
@@ -156,3 +165,42 @@ if __name__ == "__main__":
     parser.add_argument("--limit", type=int, default=None, help="at most this many pairs")
     args = parser.parse_args()
     print(write_rows(build_rows(args.data, args.seed, args.limit), args.out), "rows written to", args.out)
+
+
+_STANDALONE = re.compile(r"\b(?:what|how)\b.*\b(?:19|20)\d\d\b", re.IGNORECASE)
+_REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|then)\b", re.IGNORECASE)
+_ASKS_PERCENT = re.compile(r"percent|%|portion|proportion", re.IGNORECASE)
+
+
+def convfinqa_answer_text(question: str, value: float) -> str:
+    if _ASKS_PERCENT.search(question) and abs(value) < 10:
+        return f"{value * 100:,.2f}%"  # FinQA's programs give percents as fractions
+    return f"{round(value):,}" if abs(value - round(value)) < 1e-6 else f"{value:,.2f}"
+
+
+def build_convfinqa_rows(path: str | Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Original and edited rows from ConvFinQA-PoT dev (see the module docstring)."""
+    from citeline.pipeline.sandbox import run_many
+
+    turns = []
+    with Path(path).open(encoding="utf-8") as lines:
+        for line in filter(str.strip, lines):
+            record = json.loads(line)
+            turn = next(((q, p) for q, p in zip(record["questions"], record["programs"])
+                         if _STANDALONE.search(q) and not _REFERS_BACK.search(q)), None)
+            if turn:
+                turns.append((record, *turn))
+    results = run_many([program for _, _, program in turns])
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for (record, question, program), result in zip(turns, results):
+        if not result.ok or isinstance(result.value, bool) or not isinstance(result.value, (int, float)):
+            continue
+        answer = convfinqa_answer_text(question, float(result.value))
+        edited = changed_number(answer, rng)
+        evidence = record["table"].strip() + "\n" + record["text"]
+        rows += [_row({"uid": record["id"]}, evidence, f"{question} {answer}", "original", program),
+                 _row({"uid": record["id"]}, evidence, f"{question} {edited}", "number", f"{answer} -> {edited}")]
+    for row in rows:
+        row["slice"] = "convfinqa"
+    return rows

@@ -10,8 +10,10 @@ import pytest
 from citeline.evals.contrast import REQUIRED, evaluate, load_rows
 from citeline.evals.numeric_contrast import (
     answer_text,
+    build_convfinqa_rows,
     build_rows,
     changed_number,
+    convfinqa_answer_text,
     render_table,
     sentence,
     write_rows,
@@ -108,7 +110,28 @@ def test_tatqa_dev_contrast_set_scores(shared_data):
     combined = evaluate(NumericVerifier(LexicalVerifier()), rows).kinds["number"]["macro_f1"]
     lexical = evaluate(LexicalVerifier(), rows).kinds["number"]["macro_f1"]
     # regression floors a few points under the measured values (benchmarks/numeric.py)
-    assert numeric >= 89 and combined >= 87 and lexical < 60  # measured: 92.1, 90.6, 48.3
+    assert numeric >= 90 and combined >= 90 and lexical < 60  # measured: 93.1, 93.1, 48.3
+
+
+def test_convfinqa_turns_become_claims(tmp_path):
+    record = {"id": "Single_X/2008/page_1.pdf-1", "table": "millions | 2008 | 2007\nrent | $ 93 | $ 103",
+              "text": "rent fell .", "answer": -0.09709, "questions": [
+                  "what was the rent in 2008?", "and in 2007?", "what was the percentage change in rent from 2007 to 2008?"],
+              "programs": ["ans = 93", "ans = 103", "x0 = 93 - 103; ans = x0 / 103"]}
+    path = tmp_path / "convfinqa.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    original, edited = build_convfinqa_rows(path)
+    assert original["claim"] == "what was the rent in 2008? 93" and original["evidence"].startswith("millions | 2008")
+    assert edited["recipe"] == "number" and edited["claim"] != original["claim"]
+    assert convfinqa_answer_text("what was the percentage change?", -0.09709) == "-9.71%"
+    assert convfinqa_answer_text("what was the ratio?", 1.42403) == "1.42"
+
+
+@pytest.mark.slow
+def test_convfinqa_contrast_set_scores(shared_data):
+    rows = build_convfinqa_rows(shared_data / "finance" / "convfinqa_pot" / "convfinqa_dev.jsonl")
+    assert len(rows) >= 600
+    assert evaluate(NumericVerifier(), rows).kinds["number"]["macro_f1"] >= 84  # measured: 87.3
 
 
 @pytest.mark.slow
