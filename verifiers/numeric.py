@@ -20,7 +20,8 @@ Extraction (``extract_quantities``)
     whose numbers are all years/dates is a header giving each column its year; a row of words
     gives column labels; a row of units ("| | % | % |", "| | US$000 |") makes the bare numbers
     below percents or money at that scale; a lone dash cell ("—") is zero; a row of numbers
-    without a label is read as a total ("(total)"). A row without pipes ("Revenue 2022 2021 1,234
+    without a label is read as a total ("(total)"), unless its first cell is a year ("| 2004 |
+    $ 503,215 |"), which dates the row. A row without pipes ("Revenue 2022 2021 1,234
     1,100", or "Revenue 1,234 1,100" under a line "2022 2021") gets its label and years by
     position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
     (``document_scale``).
@@ -35,7 +36,8 @@ Matching
     percents, which keeps "percentage points" apart from "percent" where the claim states it.
     Direct matches compare magnitudes (filings write a loss "(1,234)", prose "a loss of
     1,234"). An unscaled evidence number is read as written, at the document's scale or, with
-    none stated, at thousand/million/billion: "1,234 thousand" matches a cell "1,234".
+    none stated, at thousand/million/billion: "1,234 thousand" matches a cell "1,234"; and a
+    claim without a scale may leave out the evidence's ("324" matches "$ 324 million").
 
 Derived numbers
     Recomputed from two evidence numbers (three for sums and averages): differences, sums,
