@@ -155,18 +155,6 @@ def write_rows(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
     return count
 
 
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Write the TAT-QA numeric contrast set (JSONL).")
-    parser.add_argument("--data", required=True, help="tatqa_dataset_dev.jsonl")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None, help="at most this many pairs")
-    args = parser.parse_args()
-    print(write_rows(build_rows(args.data, args.seed, args.limit), args.out), "rows written to", args.out)
-
-
 _STANDALONE = re.compile(r"\b(?:what|how)\b.*\b(?:19|20)\d\d\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:that|this|it|those|these|then)\b", re.IGNORECASE)
 _ASKS_PERCENT = re.compile(r"percent|%|portion|proportion", re.IGNORECASE)
@@ -204,3 +192,15 @@ def build_convfinqa_rows(path: str | Path, seed: int = 0) -> list[dict[str, Any]
     for row in rows:
         row["slice"] = "convfinqa"
     return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write the TAT-QA numeric contrast set (JSONL).")
+    parser.add_argument("--data", required=True, help="tatqa_dataset_dev.jsonl")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="at most this many pairs")
+    args = parser.parse_args()
+    print(write_rows(build_rows(args.data, args.seed, args.limit), args.out), "rows written to", args.out)

@@ -181,8 +181,9 @@ class OnnxEncoder:
     def shrink(self) -> None:
         """Hand the arena's unused memory back: a one-token run that ends in arena shrinkage
         (safe beside other runs of the session: memory they use stays)."""
-        one = np.ones((1, 1), dtype=np.int64)
-        self._session.run(None, {name: one for name in self._inputs}, self._shrink)
+        one, zero = np.ones((1, 1), dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+        feed = {name: zero if name == "token_type_ids" else one for name in self._inputs}
+        self._session.run(None, feed, self._shrink)
 
 
 _ENCODERS: weakref.WeakSet[OnnxEncoder] = weakref.WeakSet()
@@ -194,7 +195,10 @@ def shrink_arenas() -> None:
     256 tokens); turning it off instead cost large batches 24% of their speed here. A server
     calls this every few seconds (``FreedMemoryReturner``)."""
     for encoder in list(_ENCODERS):
-        encoder.shrink()
+        try:
+            encoder.shrink()
+        except Exception as error:  # noqa: BLE001 - memory housekeeping must never stop a server
+            print(f"citeline: could not shrink an ONNX Runtime arena ({error})", file=sys.stderr)
 
 
 class TorchEncoder:
