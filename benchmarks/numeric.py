@@ -8,7 +8,8 @@
 Prints three markdown tables:
 1. Contrast (``evals/numeric_contrast.py``, TAT-QA dev by default): macro-F1 of original vs
    one-number edit, share of originals accepted and pairs a second, for the numeric checker
-   alone, ``NumericVerifier(base=LexicalVerifier())`` and ``LexicalVerifier()`` alone.
+   alone, ``NumericVerifier(base=LexicalVerifier())``, ``LexicalVerifier()`` alone, the default
+   verifier and the previous default (``presence``), each model loaded once for both sets.
 2. The same contrast on FinQA-style questions from ConvFinQA-PoT dev (a development set).
 3. Sandbox reproduction (``evals/program_repro.py``): ConvFinQA-PoT gold programs and TAT-QA
    gold derivations (dev and test_gold) run in the sandbox; the share that reproduce the gold
@@ -30,30 +31,10 @@ from citeline.verifiers.numeric import NumericVerifier
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "finance"
 
 
-def contrast_table(data: Path, split: str, seed: int, out: Path | None) -> str:
-    rows = build_rows(data / "tatqa" / f"tatqa_dataset_{split}.jsonl", seed=seed)
-    if out:
-        write_rows(rows, out)
-    from citeline.verifiers.default import load_verifier
-
-    # numbers alone, numbers + lexical, lexical; then the default (numbers + the entailment model)
-    # against the previous default, which had no numeric checker
-    verifiers = (NumericVerifier(), NumericVerifier(base=LexicalVerifier()), LexicalVerifier(),
-                 load_verifier("default"), load_verifier("presence"))
+def contrast_table(title: str, rows: list[dict], verifiers: list) -> str:
     results = [evaluate(verifier, rows) for verifier in verifiers]
     speed = "\n".join(f"- {r.verifier}: {r.rows / max(r.seconds, 1e-9):,.0f} rows/s" for r in results)
-    return (f"TAT-QA {split}: {len(rows) // 2} pairs (seed {seed})\n\n" + render_markdown(results)
-            + "\n\n" + speed)
-
-
-def convfinqa_table(data: Path, seed: int) -> str:
-    """The same on FinQA-style questions (a development set: see evals/numeric_contrast.py)."""
-    from citeline.verifiers.default import load_verifier
-
-    rows = build_convfinqa_rows(data / "convfinqa_pot" / "convfinqa_dev.jsonl", seed=seed)
-    results = [evaluate(verifier, rows) for verifier in (NumericVerifier(), LexicalVerifier(),
-                                                          load_verifier("default"), load_verifier("presence"))]
-    return f"ConvFinQA-PoT dev, first standalone turns: {len(rows) // 2} pairs (seed {seed})\n\n" + render_markdown(results)
+    return f"{title}: {len(rows) // 2} pairs\n\n" + render_markdown(results) + "\n\n" + speed
 
 
 def reproduction_table(data: Path, workers: int) -> str:
@@ -82,9 +63,21 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="also write the contrast rows (JSONL) here")
     parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes")
     args = parser.parse_args()
-    print(contrast_table(args.data, args.split, args.seed, args.out))
+    from citeline.verifiers.default import load_verifier
+
+    # the default (numbers + the entailment model) against the previous default, which had no
+    # numeric checker; loaded once for both sets
+    models = [load_verifier("default"), load_verifier("presence")]
+    tatqa = build_rows(args.data / "tatqa" / f"tatqa_dataset_{args.split}.jsonl", seed=args.seed)
+    if args.out:
+        write_rows(tatqa, args.out)
+    print(contrast_table(f"TAT-QA {args.split} (seed {args.seed})", tatqa,
+                         [NumericVerifier(), NumericVerifier(base=LexicalVerifier()), LexicalVerifier(), *models]))
     print()
-    print(convfinqa_table(args.data, args.seed))
+    # FinQA-style questions: a development set (see evals/numeric_contrast.py)
+    convfinqa = build_convfinqa_rows(args.data / "convfinqa_pot" / "convfinqa_dev.jsonl", seed=args.seed)
+    print(contrast_table(f"ConvFinQA-PoT dev, first standalone turns (seed {args.seed})", convfinqa,
+                         [NumericVerifier(), LexicalVerifier(), *models]))
     print()
     print(reproduction_table(args.data, args.workers))
 

@@ -135,15 +135,16 @@ def build_rows(tatqa_path: str | Path, seed: int = 0, limit: int | None = None) 
             continue
         evidence = evidence_text(record, question)
         edited = changed_number(answer, rng)
-        rows += [_row(question, evidence, sentence(question["question"], answer), "original",
+        rows += [_row(question["uid"], evidence, sentence(question["question"], answer), "original",
                       question.get("derivation") or "span answer"),
-                 _row(question, evidence, sentence(question["question"], edited), "number", f"{answer} -> {edited}")]
+                 _row(question["uid"], evidence, sentence(question["question"], edited), "number",
+                      f"{answer} -> {edited}")]
     return rows
 
 
-def _row(question: dict[str, Any], evidence: str, claim: str, recipe: str, detail: str) -> dict[str, Any]:
-    return {"pair_id": question["uid"], "recipe": recipe, "evidence": evidence, "claim": claim,
-            "supported": int(recipe == "original"), "detail": detail, "slice": SLICE}
+def _row(pair_id: str, evidence: str, claim: str, recipe: str, detail: str, slice_: str = SLICE) -> dict[str, Any]:
+    return {"pair_id": pair_id, "recipe": recipe, "evidence": evidence, "claim": claim,
+            "supported": int(recipe == "original"), "detail": detail, "slice": slice_}
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: str | Path) -> int:
@@ -187,10 +188,8 @@ def build_convfinqa_rows(path: str | Path, seed: int = 0) -> list[dict[str, Any]
         answer = convfinqa_answer_text(question, float(result.value))
         edited = changed_number(answer, rng)
         evidence = record["table"].strip() + "\n" + record["text"]
-        rows += [_row({"uid": record["id"]}, evidence, f"{question} {answer}", "original", program),
-                 _row({"uid": record["id"]}, evidence, f"{question} {edited}", "number", f"{answer} -> {edited}")]
-    for row in rows:
-        row["slice"] = "convfinqa"
+        rows += [_row(record["id"], evidence, f"{question} {answer}", "original", program, "convfinqa"),
+                 _row(record["id"], evidence, f"{question} {edited}", "number", f"{answer} -> {edited}", "convfinqa")]
     return rows
 
 

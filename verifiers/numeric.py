@@ -700,7 +700,17 @@ OPERATIONS = (
                frozenset({"bps"}), result_factor=100.0, signed=False, cue=_cue(_CHANGE + r"|bps|basis points?"),
                ordered=True),
 )
-_TRIPLE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
+_AGGREGATE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
+
+
+def _aggregates_named(claim_text: str) -> list[str]:
+    """The sums and averages the claim asks for ("sum", "average"), for three or more operands."""
+    return [name for name, cue in _AGGREGATE_CUES.items() if cue.search(claim_text)]
+
+
+def _aggregate_scales(claim: Quantity, doc_multiplier: float | None, amounts: bool) -> list[float]:
+    """Scales for the operands of a sum or average: those of a sum of two amounts; percents as written."""
+    return _multipliers(OPERATIONS[1], claim, doc_multiplier) if amounts else [1.0]
 
 
 def _operands(evidence: Sequence[Quantity], claim_words: set[str], claim_years: set[int],
@@ -823,14 +833,13 @@ def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
                     claim_words: set[str], claim_years: set[int], claim_text: str) -> str:
     """Sums and averages of three related evidence numbers (amounts, or percents for a percent)."""
     kind = "amount" if claim.kind in AMOUNT_KINDS else "percent" if claim.kind == "percent" else ""
-    wanted = [name for name, cue in _TRIPLE_CUES.items() if cue.search(claim_text)]
+    wanted = _aggregates_named(claim_text)
     if not kind or not wanted or kind == "percent" and wanted == ["sum"]:
         return ""
     related = [q for q, is_related in _operands(evidence, claim_words, claim_years, kind) if is_related]
     operands = related[:MAX_TRIPLE_OPERANDS]
     tolerance = claim.tolerance()
-    scales = _multipliers(OPERATIONS[1], claim, doc_multiplier) if kind == "amount" else [1.0]
-    for multiplier in scales:
+    for multiplier in _aggregate_scales(claim, doc_multiplier, kind == "amount"):
         values = [_operand_value(q, multiplier) for q in operands]
         for i, j, k in _index_triples(len(values)):
             if not _aligned(operands[i], operands[j], operands[k]):
@@ -856,7 +865,7 @@ def _search_columns(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
     k largest or smallest values where the claim says "top 3" or "the 2 lowest". The column must
     be one the claim names: its header shares a word with the claim, or its year is one the claim
     gives. Total rows are left out, so that nothing is counted twice."""
-    wanted = [name for name, cue in _TRIPLE_CUES.items() if cue.search(claim_text)]
+    wanted = _aggregates_named(claim_text)
     if not wanted or claim.kind not in AMOUNT_KINDS | {"percent"}:
         return ""
     kinds = AMOUNT_KINDS if claim.kind in AMOUNT_KINDS else {"percent"}
@@ -867,7 +876,7 @@ def _search_columns(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
     ranks = [((m["rank"] or m["rank2"]).lower() in ("top", "highest", "largest", "biggest"), int(m["k"] or m["k2"]))
              for m in _RANKED.finditer(claim_text)]
     tolerance = claim.tolerance()
-    scales = _multipliers(OPERATIONS[1], claim, doc_multiplier) if kinds is AMOUNT_KINDS else [1.0]
+    scales = _aggregate_scales(claim, doc_multiplier, kinds is AMOUNT_KINDS)
     for cells in columns.values():
         head = cells[0]
         if len(cells) < 3 or not (_label_words("", head.column_label) & claim_words or head.column_year in claim_years):
