@@ -134,6 +134,20 @@ def test_a_run_can_be_shortened_on_resume_and_ends_at_the_new_length(tiny_run):
         Trainer(config, progress=False).run()
 
 
+def test_a_trained_model_goes_on_from_start_step_and_is_scored_first(tiny_run):
+    first = tiny_run("first")
+    Trainer(first, progress=False).run(until_step=6)
+    config = tiny_run("continued")  # the first run's model, trained on its first 6 of 12 batches
+    config.base_model, config.start_step = str(Path(first.output_dir) / "model"), 6
+    Trainer(config, progress=False).run()
+    log = [json.loads(line) for line in (Path(config.output_dir) / "train_log.jsonl").open()]
+    assert [e["step"] for e in log if e["event"] == "eval"] == [6, 10, 12]  # the base model is the one to beat
+    assert log[-1] == {**log[-1], "event": "done", "steps": 12}
+    config.start_step = 12
+    with pytest.raises(ValueError, match="start_step 12 must be below the run's 12 steps"):
+        Trainer(config, progress=False).run()
+
+
 @pytest.mark.slow
 def test_the_builder_makes_train_dev_and_contrast_files_from_disjoint_documents(tmp_path):
     root = tmp_path / "shared"

@@ -422,6 +422,89 @@ def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
     assert statuses(evidence, "The net loss changed by 8,000 from 2018 to 2019.")["8,000"] != MATCHED
 
 
+def test_a_prose_number_is_related_by_its_sentence():
+    evidence = ("The Company entered into a loan agreement for the acquisition of an excavator in the principal "
+                "amount of $59. The outstanding balance at December 31, 2019, is $13.")
+    claim = "The percentage of the loan for the excavator that is outstanding is 22.03%."
+    assert statuses(evidence, claim)["22.03%"] == MATCHED  # 13 / 59
+    assert statuses(evidence, "The percentage of the loan for the excavator that is outstanding is 23.03%.")[
+        "23.03%"] != MATCHED
+
+
+def test_an_unscaled_claim_may_be_computed_in_the_evidence_units():
+    evidence = "Unamortized debt issuance costs associated with the senior notes were $15 million and $19 million."
+    claim = "The change in the unamortized debt issuance costs of the senior notes was -4."
+    assert statuses(evidence, claim)["-4"] == MATCHED
+    # as written, amounts of different scales do not combine: 105.2 million - 1.2 billion is not 104
+    mixed = "Non-utility nuclear earnings were $105.2 million, against $1.2 billion of revenue."
+    assert statuses(mixed, "The change in non-utility nuclear earnings was 104.")["104"] != MATCHED
+
+
+def test_a_ratio_never_gives_an_amount_with_a_scale():
+    evidence = ("| | 2019 | 2018 |\n| Net loss per common share | $ (0.29) | $ (0.73) |\n"
+                "Diluted EPS excludes 1.1 million and 0.5 million potential common shares, respectively.")
+    # "shares" may ask for a share (a ratio), but 0.5 million / 0.73 = 0.68 million is no amount of shares
+    assert statuses(evidence, "The excluded potential common shares for 2018 is 0.68 million.")[
+        "0.68 million"] != MATCHED
+
+
+def test_the_change_of_two_year_averages():
+    evidence = "| | 2019 | 2018 | 2017 |\n| Total bookings | 3,401.2 | 3,011.5 | 2,618.2 |"
+    claim = "The change in the average total bookings between 2017-2018, and 2018-2019 is 391.5 million."
+    check = check_numbers(evidence, claim).checks[-1]
+    assert check.status == MATCHED and check.computation.startswith("(3,401.2 - 2,618.2) / 2")
+
+
+def test_unit_rows_and_headers_with_a_year_in_the_label_cell():
+    units = "| | 2019 | 2018 |\n| | $ million | $ million |\n| EMEA | 11.5 | 5.1 |"
+    assert [(q.kind, q.value) for q in extract_quantities(units) if q.kind == "money"] == [
+        ("money", 11.5e6), ("money", 5.1e6)]
+    evidence = ("| Company - 2018 | Provisions | Others | Total |\n| Deferred tax assets | S$ Mil | S$ Mil | S$ Mil |\n"
+                "| Balance as at 31 March 2018 | 0.5 | 10.8 | 11.3 |")
+    cells = [q for q in extract_quantities(evidence) if q.in_table and q.kind == "money"]
+    assert [q.column_label for q in cells] == ["Provisions", "Others", "Total"]
+    assert statuses(evidence, "Provisions make up 4.42% of the total deferred tax assets.")["4.42%"] == MATCHED
+
+
+def test_a_total_row_is_related_through_the_rows_it_totals():
+    evidence = ("| € million | 2017/2018 | 2018/2019 |\n| Wages and salaries | 2,173 | 2,264 |\n"
+                "| Social security expenses | 552 | 552 |\n|  | 2,725 | 2,816 |")
+    assert statuses(evidence, "The change in personnel expenses was 91 million.")["91 million"] == MATCHED
+
+
+def test_operands_come_from_the_years_the_claim_names():
+    evidence = ("| | 2019 | 2018 | 2017 | 2016 | 2015 |\n| Revenue | $23,406 | $30,391 | $20,322 | $12,399 | $16,192 |\n"
+                "| Gross margin | 10,702 | 17,891 | 8,436 | 2,505 | 5,215 |")
+    assert statuses(evidence, "The gross profit margin in 2015 is 0.32.")["0.32"] == MATCHED  # margin: of revenue
+    assert statuses(evidence, "The gross profit margin in 2015 is 0.46.")["0.46"] != MATCHED  # 2019's columns
+    assert statuses(evidence, "The average gross margin from 2017 to 2019 is 12,343.")["12,343"] == MATCHED
+
+
+def test_two_named_rows_taken_together():
+    taxes = ("| | 2019 | 2018 |\n| Accrued expenses | 11.8 | 15.5 |\n| Federal credits | 18.0 | 3.5 |\n"
+             "| Other | 37.6 | 23.6 |")
+    claim = "The percentage change in accrued expenses and federal credits of 2019 compared to 2018 is 56.84%."
+    assert check_numbers(taxes, claim).checks[-1].computation.startswith("((11.8 + 18.0) - (15.5 + 3.5))")
+    debt = ("| | 2019 |\n| Senior notes due 2020 | 600.0 |\n| Senior notes due 2021 | 500.0 |\n"
+            "| Term loan | 4,175.3 |\n| Total debt | 5,275.3 |")
+    assert statuses(debt, "The ratio of the senior notes due 2020 and 2021 to total debt in 2019 is 0.209.")[
+        "0.209"] == MATCHED
+    # a short number is left to simpler computations: this search would find one by chance
+    assert statuses(debt, "The ratio of the senior notes due 2020 and 2021 to total debt in 2019 is 0.21.")[
+        "0.21"] != MATCHED
+
+
+def test_finqa_dash_rows_short_unrelated_cells_and_day_first_dates():
+    # FinQA writes an em dash as "2014": "| 2010 | 2014 |" is that year's row, not a header
+    debt = "| 2010 | 2014 |\n| 2011 | 453815 |\n| total future principal payments | 3450152 |"
+    claim = "The principal payments due in 2011 represent 13.15% of the total payments."
+    assert statuses(debt, claim)["13.15%"] == MATCHED
+    # a two-digit value found only in a row the claim does not name is chance
+    prices = "| | High | Low |\n| First Quarter | $0.29 | $0.11 |"
+    assert statuses(prices, "The closing price in March was $0.11.")["$0.11"] != MATCHED
+    assert [q.kind for q in extract_quantities("at 30 June 2019")] == ["date", "year"]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))
 def test_spans_are_exact_and_checking_never_raises_on_any_text(text):

@@ -10,18 +10,20 @@ Extraction (``extract_quantities``)
     "k"), kind (money with a currency, percent, percentage points, bps, ratio "1.5x", year,
     date, plain number), the decimals it states, whether it is hedged ("about", "roughly",
     "~", "more than" ...) and the direction the words before it give ("decreased by", "grew").
-    A year is four digits 19xx/20xx without comma, sign or unit, or "FY19" / "fiscal 2019"; it is
-    never an amount ("2,022" and "$2022" are). A day after a month name is a date. Numbers inside
+    A year is four digits 19xx/20xx without comma, sign or unit, or "FY19" / "F19" / "fiscal
+    2019"; it is never an amount ("2,022" and "$2022" are). A day before or after a month name
+    is a date ("March 14", "30 June"). Numbers inside
     identifiers and dates are not quantities (10-K, COVID-19, 21st, 1/31/2018). A small count that
     says what the claim is about ("the 3 years", "top 3", "all 5 NEOs") is a "selector": context,
     neither claimed nor computed with.
     Tables rendered as text: in a pipe table ("| Revenue | 1,234 | 1,100 |") the first cell with
     letters is the row label (numbers in it are footnote marks, kept out of arithmetic); a row
-    whose numbers are all years/dates is a header giving each column its year; a row of words
-    gives column labels; a row of units ("| | % | % |", "| | US$000 |") makes the bare numbers
-    below percents or money at that scale; a lone dash cell ("—") is zero; a row of numbers
-    without a label is read as a total ("(total)"), unless its first cell is a year ("| 2004 |
-    $ 503,215 |"), which dates the row. A row without pipes ("Revenue 2022 2021 1,234
+    whose numbers are all years/dates (outside the label cell) is a header giving each column its
+    year; a row of words gives column labels; a row of units ("| | % | % |", "| | US$000 |",
+    "| Deferred tax assets | S$ Mil |") makes the bare numbers below percents or money at that
+    scale; a lone dash cell ("—") is zero; a row of numbers without a label is read as a total
+    ("(total)"), unless its first cell is a year ("| 2004 | $ 503,215 |"), which dates the row
+    (and "| 2010 | 2014 |" is such a row: FinQA writes an em dash as "2014"). A row without pipes ("Revenue 2022 2021 1,234
     1,100", or "Revenue 1,234 1,100" under a line "2022 2021") gets its label and years by
     position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
     (``document_scale``).
@@ -49,16 +51,27 @@ Derived numbers
       combined / sum" for sums, "average / mean" for averages, "ratio / proportion / margin /
       share / as a percentage of / rate" for ratios and shares;
     - at least one operand must be *related* to the claim (its row or column label, or the
-      words before it, share a content word with the claim), both when the claim states only
-      one or two significant digits (``LOW_PRECISION_DIGITS``);
+      words before it, share a content word with the claim; or two words of a prose number's
+      sentence do; or a word of the rows a total row totals; a "margin" also names revenue and
+      sales), both when the claim states only one or two significant digits
+      (``LOW_PRECISION_DIGITS``);
     - table operands share a row (a change across years) or a column (a share of a total): a
       2019 revenue less a 2018 cost is no quantity anyone reports;
+    - table operands are of the years the claim names, or between them ("from 2017 to 2019"):
+      "the margin in 2015" is not computed from 2019's columns (a change needs only its later
+      value there when the claim names one year: "grew 12% in 2022");
     - a change runs from the earlier column to the later one where both have years, and a sign
       or direction the claim states must agree ("a change of 12.6" accepts either sign);
+    - no zero operands but in averages ("x - 0" is x itself), and no ratio for a claim with a
+      scale ("0.7 million" is an amount); an unscaled claim may be in the evidence's units ("-4"
+      from "$15 million" and "$19 million", both read as written, which needs one scale);
     - at most ``MAX_OPERANDS`` evidence numbers, related ones first; for each b, the partner a is
       found by binary search over the sorted values, so a claim costs O(n log n) per operation.
     Sums and averages also run over a whole table column the claim names (its header or year),
-    total rows left out, or over its k largest or smallest values ("the top 3 revenues").
+    total rows left out, or over its k largest or smallest values ("the top 3 revenues"). "The
+    change in the average X between 2017-2018 and 2018-2019" is (X2019 - X2017) / 2. Two rows the
+    claim names may be taken together, for claims of three or more digits: their share of a
+    third ((a + b) / c) or their combined percent change (((a + b) - (c + d)) / (c + d)).
 
 Verdicts (``check_numbers``)
     Each claim number is explained, in this order, by: the same value in a row or phrase the
@@ -67,7 +80,9 @@ Verdicts (``check_numbers``)
     "(1,234 - 1,100) / 1,100 = 12.2%"; another value of the same kind in a row the claim names
     (60% of the label's words in the claim, the claim's year where both have years) ->
     ``contradicted``, e.g. "claims 12.4%; the evidence gives 11.9% (row 'Return on assets',
-    2022)"; the same value anywhere else -> ``matched``; else ``unsupported``.
+    2022)"; the same value anywhere else -> ``matched`` (in a table, only for numbers of more
+    than ``CHANCE_CELL_DIGITS`` digits: a short value recurs in a large table by chance); else
+    ``unsupported``.
     Years and dates in a claim are context, checked by presence only: "in 2022" is matched when
     2022 occurs anywhere in the evidence (also inside "12/31/2022") and unsupported otherwise
     (the evidence does not cover that period); they never enter arithmetic and never contradict.
@@ -100,6 +115,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -111,8 +127,10 @@ MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
 AMOUNT_KINDS = frozenset({"money", "number"})
 PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
 MAX_OPERANDS = 60
+TOTAL_LABEL = "(total)"  # the label of a row of numbers without one, under labelled rows
 MAX_TRIPLE_OPERANDS = 16
 LOW_PRECISION_DIGITS = 2
+CHANCE_CELL_DIGITS = 3  # a table cell of a row the claim does not name matches only longer numbers
 FAILED_NUMBER_CAP = 0.1
 # Where the checker has read the claim's amounts from a table or recomputed them, the entailment
 # model (trained on prose) is out of its depth: only a confident contradiction still overrules.
@@ -158,8 +176,9 @@ _SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|la
 _SELECTOR_AFTER = re.compile(r"\s*-?\s*(?:years?\b|quarters?\b|months?\b|periods?\b|highest|largest|lowest|smallest|"
                              r"biggest|[A-Za-z]+s\b)")
 _MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
-# "FY19", "fiscal 2019"; a table header's "FY181" is FY18 with footnote 1
-_FISCAL_YEAR = re.compile(r"(?<![\w.])(?:FY|fiscal\s+(?:year\s+)?)\s?'?"
+_MONTH_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:{MONTHS})\b", re.IGNORECASE)
+# "FY19", "F19", "fiscal 2019"; a table header's "FY181" is FY18 with footnote 1
+_FISCAL_YEAR = re.compile(r"(?<![\w.])(?:FY|F(?=\d\d(?!\w))|fiscal\s+(?:year\s+)?)\s?'?"
                           r"(?P<year>\d{2}(?=\d?(?![\w]))|(?:19|20)\d\d(?![\w]))", re.IGNORECASE)
 _DOC_SCALE = re.compile(r"\bin\s+(thousands|millions|billions)\b|\b(thousands|millions|billions)\s+of\b",
                         re.IGNORECASE)
@@ -194,6 +213,8 @@ class Quantity:
     table: int | None = None
     row: int | None = None
     column: int | None = None
+    # the content words of what a number stands in: a prose number's sentence; a total row's rows
+    context_words: frozenset[str] = frozenset()
 
     @property
     def label_words(self) -> frozenset[str]:
@@ -271,7 +292,7 @@ def _extract_cached(text: str) -> tuple[Quantity, ...]:
     line_start = 0
     header_years: list[int] = []
     pipe_header = _PipeHeader()
-    table_start, in_pipes = 0, False
+    table_start, in_pipes, row_labels = 0, False, []
     for line in text.splitlines(keepends=True):
         quantities = _line_quantities(text, line_start, line_start + len(line))
         if "|" in line:
@@ -279,10 +300,27 @@ def _extract_cached(text: str) -> tuple[Quantity, ...]:
         else:
             header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
         if not line.strip() or ("|" in line) != in_pipes:
-            table_start, in_pipes = line_start, "|" in line
-        found += [_with(q, table=table_start) if q.row is not None else q for q in quantities]
+            table_start, in_pipes, row_labels = line_start, "|" in line, []
+        totals = frozenset(content_words(" ".join(row_labels)))
+        found += [_with(q, table=table_start, context_words=totals if q.label == TOTAL_LABEL else frozenset())
+                  if q.row is not None else q for q in quantities]
+        row_labels += list(dict.fromkeys(q.label for q in quantities if q.in_table and q.label != TOTAL_LABEL))
         line_start += len(line)
-    return tuple(found)
+    return tuple(_with(q, context_words=_context_words(text, q)) if not q.in_table else q for q in found)
+
+
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+
+
+def _context_words(text: str, q: Quantity) -> frozenset[str]:
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, max(0, q.start - 400), q.start)]
+    end = _SENTENCE_END.search(text, q.end)
+    return _sentence_cache(text[starts[-1] if starts else max(0, q.start - 400):end.start() if end else len(text)])
+
+
+@functools.lru_cache(maxsize=4096)
+def _sentence_cache(sentence: str) -> frozenset[str]:
+    return frozenset(content_words(sentence))
 
 
 def _line_quantities(text: str, start: int, end: int) -> list[Quantity]:
@@ -354,7 +392,8 @@ def _kind_of(m: re.Match, raw: str, scale: str | None, currency: str | None, bef
         return "money"
     if scale:
         return "number"
-    if _MONTH_BEFORE.search(before) and raw.isdigit() and int(raw) <= 31:
+    day_first = _MONTH_AFTER.match(m.string, m.end())  # "30 June 2019"
+    if (_MONTH_BEFORE.search(before) or day_first) and raw.isdigit() and int(raw) <= 31:
         return "date"
     if re.fullmatch(r"(19|20)\d\d", raw) and not m.group("sign") and not m.group("sign2"):
         return "year"
@@ -380,18 +419,23 @@ class _PipeHeader:
     units: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)  # -> (kind, currency, scale)
 
 
-# A header cell that gives its column's unit: "%", "$", "US$000", "$M", "€m", "RMB'000".
-_UNIT_CELL = re.compile(r"(?P<pct>%)|(?P<cur>US\$|NT\$|A\$|\$|€|£|¥|RMB|USD|EUR|GBP)\s*'?(?P<scale>000|m|M|mn|bn)?",
+# A header cell that gives its column's unit: "%", "$", "US$000", "$M", "€m", "RMB'000", "$ million",
+# "S$ Mil".
+_UNIT_CELL = re.compile(r"(?P<pct>%)|(?P<cur>US\$|NT\$|A\$|S\$|HK\$|C\$|\$|€|£|¥|RMB|USD|EUR|GBP)\s*'?"
+                        r"(?P<scale>000|m|mn|mil|million|millions|bn|billion|billions|thousand|thousands)?",
                         re.IGNORECASE)
+_FINQA_DASH = re.compile(r"\$?\s*2014")
 _ZERO_CELL = re.compile(r"\s*(?:-|—|–|--)\s*")
-_UNIT_SCALES = {"000": "thousand", "m": "m", "mn": "mn", "bn": "bn"}
+_UNIT_SCALES = {"000": "thousand", "m": "m", "mn": "mn", "mil": "m", "million": "m", "millions": "m", "bn": "bn",
+                "billion": "bn", "billions": "bn", "thousand": "thousand", "thousands": "thousand"}
 
 
 def _column_units(texts: list[str]) -> dict[int, tuple[str, str | None, str | None]] | None:
-    """The units of a row such as "| | % | % |" or "| | US$000 | US$000 |", or None if it is not one."""
+    """The units of a row such as "| | % | % |" or "| Deferred tax assets | S$ Mil | S$ Mil |", or
+    None if it is not one."""
     units = {}
     for i, text in enumerate(texts):
-        if not text:
+        if not text or i == 0 or text.lower() in ("note", "notes"):  # the first cell is the label column's
             continue
         m = _UNIT_CELL.fullmatch(text)
         if not m:
@@ -438,19 +482,22 @@ def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
         return _PipeHeader(header.years, header.labels, units), []
     quantities = sorted(quantities + _zero_cells(line, line_start, bounds), key=lambda q: q.start)
     cell_of = {id(q): next((i for i, (a, b) in enumerate(bounds) if a <= q.start < b), -1) for q in quantities}
-    if quantities and all(q.kind in PRESENCE_KINDS for q in quantities) and any(q.kind == "year" for q in quantities):
+    # "| 2010 | 2014 |" is a year's row, not a header: FinQA writes an em dash as "2014" (U+2014)
+    dash_row = bool(texts) and texts[0].isdigit() and any(_FINQA_DASH.fullmatch(t) for t in texts[1:])
+    if quantities and all(q.kind in PRESENCE_KINDS for q in quantities) and not dash_row \
+            and any(q.kind == "year" and cell_of[id(q)] > 0 for q in quantities):
         # "| | December 31, 2019 | 2018 |": a header; each column takes the year in its cell
         return _PipeHeader({cell_of[id(q)]: int(q.number) for q in quantities if q.kind == "year"},
                            header.labels, header.units), quantities
     worded = [i for i, text in enumerate(texts) if re.search(r"[A-Za-z]", _strip_quantities(text))]
     if len(worded) >= 2 and all(cell_of[id(q)] in worded for q in quantities):
-        return _PipeHeader(header.years, {i: texts[i] for i in worded[1:]}, header.units), quantities
+        return _PipeHeader(header.years, {i: texts[i] for i in worded if i > 0}, header.units), quantities
     label_cell = worded[0] if worded else None
     # A table of years down its first column ("| 2004 | $ 503,215 |"): the row's year dates its numbers.
     row_year = next((int(q.number) for q in quantities if q.kind == "year" and cell_of[id(q)] == 0
                      and texts[0] == q.text), None) if label_cell is None else None
     # A row of numbers with no label under labelled rows is, in a financial table, their total.
-    label = texts[label_cell] if label_cell is not None else "" if row_year else "(total)"
+    label = texts[label_cell] if label_cell is not None else "" if row_year else TOTAL_LABEL
     placed = []
     for q in quantities:
         cell = cell_of[id(q)]
@@ -631,10 +678,18 @@ def _about_the_claim(e: Quantity, claim_words: set[str], claim_years: set[int]) 
 
 
 def _related(e: Quantity, claim_words: set[str], claim_years: set[int]) -> int:
-    """How many words of its labels the claim shares; 1 for a table row labelled only by a year
-    the claim names."""
+    """How many words of its labels the claim shares; else 1 for a table row labelled only by a
+    year the claim names, for a total row under a row that shares a word with the claim, or for
+    a prose number whose sentence shares two (its five words before may not name what it is:
+    "the principal amount of $59")."""
     shared = len(e.label_words & claim_words)
-    return shared or int(e.in_table and not e.label and e.column_year in claim_years)
+    if shared:
+        return shared
+    if e.label == TOTAL_LABEL:
+        return int(bool(e.context_words & claim_words))
+    if e.in_table:
+        return int(not e.label and e.column_year in claim_years)
+    return int(len(e.context_words & claim_words) >= 2)
 
 
 # ------------------------------------------------------------------------------------ derivation
@@ -685,6 +740,10 @@ OPERATIONS = (
                frozenset({"money", "number"}), cue=_cue(_SUM)),
     _Operation("average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
                "amount", frozenset({"money", "number"}), cue=_cue(_AVERAGE)),
+    # "the change in the average X between 2017-2018 and 2018-2019": (c + b) / 2 - (b + a) / 2
+    _Operation("change of averages", lambda a, b: (a - b) / 2, lambda b, t: 2 * t + b,
+               lambda a, b: f"({a} - {b}) / 2", "amount", frozenset({"money", "number"}), signed=False,
+               cue=_cue(rf"^(?=.*(?:{_AVERAGE}))(?=.*(?:chang|differen|increas|decreas))"), ordered=True),
     _Operation("ratio", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
                frozenset({"number", "ratio"}), scale_free=True, cue=_cue(_RATIO)),
     _Operation("share", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
@@ -701,6 +760,7 @@ OPERATIONS = (
                ordered=True),
 )
 _AGGREGATE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
+_SHARE_CUE, _RATIO_CUE, _CHANGE_CUE = _cue(_SHARE), _cue(_RATIO), _cue(_CHANGE)
 
 
 def _aggregates_named(claim_text: str) -> list[str]:
@@ -734,6 +794,8 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
     for operation in OPERATIONS:
         if claim.kind not in operation.result_kinds or not operation.cue.search(claim_text):
             continue
+        if operation.scale_free and claim.scale:
+            continue  # a ratio has no scale: "0.7 million" is an amount
         operands = _operands(evidence, claim_words, claim_years, operation.operand_kinds)
         # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
         # by 8,551", "the adjustment was 17.7% of the balance"): negative operands are also read
@@ -741,11 +803,12 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
         readings = [False] + ([True] if any(q.value < 0 for q, _ in operands) else [])
         for magnitudes in readings:
             for multiplier in _multipliers(operation, claim, doc_multiplier):
-                found = _search_pairs(operation, claim, operands, multiplier, magnitudes)
+                found = _search_pairs(operation, claim, operands, multiplier, magnitudes, claim_years)
                 if found:
                     return found
     return (_search_triples(claim, evidence, doc_multiplier, claim_words, claim_years, claim_text)
-            or _search_columns(claim, evidence, doc_multiplier, claim_words, claim_years, claim_text))
+            or _search_columns(claim, evidence, doc_multiplier, claim_words, claim_years, claim_text)
+            or _search_sums_of_two(claim, evidence, claim_words, claim_years, claim_text))
 
 
 def _multipliers(operation: _Operation, claim: Quantity, doc_multiplier: float | None) -> list[float]:
@@ -756,7 +819,10 @@ def _multipliers(operation: _Operation, claim: Quantity, doc_multiplier: float |
     if operation.scale_free:  # unscaled operands at the document's scale, to divide by a scaled one
         return [1.0, doc_multiplier] if doc_multiplier else [1.0]
     stated = [doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]
-    return list(dict.fromkeys([1.0, *stated, claim.multiplier]))
+    # None: every operand as written, without its scale; an unscaled claim may be in the
+    # evidence's units ("the change was -4" for "$15 million" and "$19 million")
+    written = [None] if claim.scale is None else []
+    return list(dict.fromkeys([1.0, *stated, claim.multiplier, *written]))
 
 
 def _targets(claim: Quantity, operation: _Operation) -> list[float]:
@@ -769,7 +835,7 @@ def _targets(claim: Quantity, operation: _Operation) -> list[float]:
 
 
 def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Quantity, bool]],
-                  multiplier: float, magnitudes: bool = False) -> str:
+                  multiplier: float | None, magnitudes: bool = False, claim_years: set[int] = frozenset()) -> str:
     """Binary search, for each b, of an a with operation(a, b) within tolerance of the claim."""
     related = [r for _, r in operands]
     # One or two stated digits are matched by chance by some pair of a large table: such a claim
@@ -790,9 +856,14 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                     break
                 if a_index == b_index or related[a_index] + related[b_index] < needed:
                     continue
+                if not _combinable(operation, operands[a_index][0], operands[b_index][0], multiplier):
+                    continue
                 if operation.ordered and _earlier(operands[a_index][0], operands[b_index][0]):
                     continue  # a change runs from the earlier column to the later one
                 if not _aligned(operands[a_index][0], operands[b_index][0]):
+                    continue
+                if not _in_claim_years(claim_years, operands[a_index][0], operands[b_index][0],
+                                       change=operation.ordered):
                     continue
                 result = _safe(operation.apply, a_value, b_value)
                 if result is not None and abs(result - target) <= tolerance * (1 + 1e-9):
@@ -810,8 +881,31 @@ def _aligned(*operands: Quantity) -> bool:
     return len({(q.table, q.row) for q in cells}) == 1 or len({(q.table, q.column) for q in cells}) == 1
 
 
-def _operand_value(q: Quantity, multiplier: float, magnitude: bool = False) -> float:
-    value = q.value if q.scale or q.kind not in AMOUNT_KINDS else q.value * multiplier
+def _combinable(operation: _Operation, a: Quantity, b: Quantity, multiplier: float | None) -> bool:
+    """Two numbers one operation may combine: no zero (a dash cell: "x - 0" is no computation,
+    and the direct match already looks for x) but in an average, and, read as written, in the
+    same unit ("$105.2 million - $1.2 billion" is not 104)."""
+    if (a.value == 0 or b.value == 0) and operation.name not in ("average", "percent average"):
+        return False
+    return multiplier is not None or a.multiplier == b.multiplier
+
+
+def _in_claim_years(claim_years: set[int], *operands: Quantity, change: bool = False) -> bool:
+    """Table operands of the years the claim names (or between them: "from 2017 to 2019"), where
+    it names any: "the margin in 2015" is not computed from 2019's columns. A change needs only
+    its later value in them where the claim names one year ("grew 12% in 2022")."""
+    if not claim_years:
+        return True
+    dated = operands[:1] if change and len(claim_years) == 1 else operands
+    first, last = min(claim_years), max(claim_years)
+    return all(q.column_year is None or first <= q.column_year <= last for q in dated)
+
+
+def _operand_value(q: Quantity, multiplier: float | None, magnitude: bool = False) -> float:
+    if multiplier is None:
+        value = q.number
+    else:
+        value = q.value if q.scale or q.kind not in AMOUNT_KINDS else q.value * multiplier
     return abs(value) if magnitude else value
 
 
@@ -842,7 +936,8 @@ def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
     for multiplier in _aggregate_scales(claim, doc_multiplier, kind == "amount"):
         values = [_operand_value(q, multiplier) for q in operands]
         for i, j, k in _index_triples(len(values)):
-            if not _aligned(operands[i], operands[j], operands[k]):
+            if not _aligned(operands[i], operands[j], operands[k]) \
+                    or not _in_claim_years(claim_years, operands[i], operands[j], operands[k]):
                 continue
             total = values[i] + values[j] + values[k]
             for name, shown in (("sum", total), ("average", total / 3)):
@@ -851,6 +946,43 @@ def _search_triples(claim: Quantity, evidence: Sequence[Quantity], doc_multiplie
                                                               key=lambda q: q.start))
                     computation = names if name == "sum" else f"({names}) / 3"
                     return f"{computation} = {shown:,.{max(claim.decimals, 1)}f}"
+    return ""
+
+
+def _search_sums_of_two(claim: Quantity, evidence: Sequence[Quantity], claim_words: set[str],
+                        claim_years: set[int], claim_text: str) -> str:
+    """Two rows the claim names, taken together: their share of a third row in one column
+    ("senior notes due 2020 and 2021 to total debt": (a + b) / c), or their combined change from
+    an earlier year (((a + b) - (c + d)) / (c + d)). Only for claims of three or more digits:
+    these searches are wide enough to find a shorter number by chance."""
+    percent = claim.kind == "percent"
+    if claim.significant_digits < 3 or claim.kind not in ("percent", "number", "ratio") or claim.scale:
+        return ""
+    cells = [q for q, related in _operands(evidence, claim_words, claim_years, "amount")
+             if related and q.row is not None and q.value != 0 and _in_claim_years(claim_years, q)]
+    factor, tolerance, digits = (100.0 if percent else 1.0), claim.tolerance() * (1 + 1e-9), max(claim.decimals, 1)
+    signed = bool(claim.explicit_sign or claim.direction)  # else a change of either sign
+    wanted = -abs(claim.value) if signed and (claim.value < 0 or claim.direction == "down") else abs(claim.value)
+    pairs = [(a, b) for a, b in itertools.combinations(cells, 2) if a.table == b.table and a.row != b.row]
+    if (_SHARE_CUE if percent else _RATIO_CUE).search(claim_text):
+        for a, b in pairs:
+            for c in cells:
+                if a.column == b.column == c.column and c.table == a.table and c.row not in (a.row, b.row):
+                    share = (a.value + b.value) / c.value * factor
+                    if abs(abs(share) - abs(claim.value)) <= tolerance:
+                        return f"({a.text} + {b.text}) / {c.text} = {share:,.{digits}f}"
+    if percent and _CHANGE_CUE.search(claim_text):
+        for a, b in pairs:  # the later year's cells of two rows, then the same rows' earlier cells
+            if a.column_year is None or a.column_year != b.column_year:
+                continue
+            for c, d in itertools.permutations(cells, 2):
+                if (c.row, d.row) != (a.row, b.row) or c.column_year != d.column_year \
+                        or c.column_year is None or c.column_year >= a.column_year or not c.value + d.value:
+                    continue
+                change = (a.value + b.value - c.value - d.value) / (c.value + d.value) * 100
+                if abs((change if signed else abs(change)) - wanted) <= tolerance:
+                    earlier = f"({c.text} + {d.text})"
+                    return f"(({a.text} + {b.text}) - {earlier}) / {earlier} = {change:,.{digits}f}%"
     return ""
 
 
@@ -902,6 +1034,14 @@ def _index_triples(n: int) -> Iterable[tuple[int, int, int]]:
 # --------------------------------------------------------------------------------- the checker
 
 
+# What a financial term is computed from without naming it: a margin is a share of revenue.
+_IMPLIED = {"margin": frozenset({"revenue", "sale"})}
+
+
+def _implied_words(words: set[str]) -> set[str]:
+    return words.union(*(_IMPLIED[w] for w in words & _IMPLIED.keys()))
+
+
 def check_numbers(evidence: str, claim: str) -> NumericResult:
     """Check every number of ``claim`` against ``evidence``: matched, contradicted or unsupported."""
     claimed = [q for q in extract_quantities(claim) if q.kind != "selector"]
@@ -910,7 +1050,7 @@ def check_numbers(evidence: str, claim: str) -> NumericResult:
     found = extract_quantities(evidence)
     scale = document_scale(evidence)
     doc_multiplier = SCALES[scale] if scale else None
-    claim_words = content_words(_without(claim, claimed))
+    claim_words = _implied_words(content_words(_without(claim, claimed)))
     claim_years = {int(q.number) for q in claimed if q.kind == "year"}
     return NumericResult(tuple(_check_one(q, found, doc_multiplier, claim_words, claim_years, evidence, claim)
                                for q in claimed))
@@ -936,6 +1076,8 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     if rival is not None:
         return NumberCheck(q, CONTRADICTED, evidence=rival,
                            problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
+    # The same value in a row the claim does not name: by chance, in a table, for a short number
+    matches = [e for e in matches if not e.in_table or q.significant_digits > CHANCE_CELL_DIGITS]
     if matches:
         return NumberCheck(q, MATCHED, evidence=matches[0])
     return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
