@@ -70,7 +70,7 @@ Derived numbers
     Sums and averages also run over a whole table column the claim names (its header or year),
     total rows left out, or over its k largest or smallest values ("the top 3 revenues"). "The
     change in the average X between 2017-2018 and 2018-2019" is (X2019 - X2017) / 2. Two rows the
-    claim names may be taken together, for claims of three or more digits: their share of a
+    claim names may be taken together, for claims of four or more digits: their share of a
     third ((a + b) / c) or their combined percent change (((a + b) - (c + d)) / (c + d)).
 
 Verdicts (``check_numbers``)
@@ -953,10 +953,10 @@ def _search_sums_of_two(claim: Quantity, evidence: Sequence[Quantity], claim_wor
                         claim_years: set[int], claim_text: str) -> str:
     """Two rows the claim names, taken together: their share of a third row in one column
     ("senior notes due 2020 and 2021 to total debt": (a + b) / c), or their combined change from
-    an earlier year (((a + b) - (c + d)) / (c + d)). Only for claims of three or more digits:
-    these searches are wide enough to find a shorter number by chance."""
+    an earlier year (((a + b) - (c + d)) / (c + d)). Only for claims of four or more digits:
+    these searches are wide enough to find a shorter number by chance ("55.1%" was)."""
     percent = claim.kind == "percent"
-    if claim.significant_digits < 3 or claim.kind not in ("percent", "number", "ratio") or claim.scale:
+    if claim.significant_digits < 4 or claim.kind not in ("percent", "number", "ratio") or claim.scale:
         return ""
     cells = [q for q, related in _operands(evidence, claim_words, claim_years, "amount")
              if related and q.row is not None and q.value != 0 and _in_claim_years(claim_years, q)]
