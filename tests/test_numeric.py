@@ -420,6 +420,12 @@ def test_losses_in_parentheses_also_count_as_magnitudes_in_computations():
     assert check.status == MATCHED and check.computation.endswith("(as magnitudes)")
     assert statuses(evidence, "The net loss changed by 8,551 from 2018 to 2019.")["8,551"] == MATCHED  # signed
     assert statuses(evidence, "The net loss changed by 8,000 from 2018 to 2019.")["8,000"] != MATCHED
+    # but a gain and a loss never add up as magnitudes
+    mixed = "Comprehensive income from currency effects was €17 million and from hedging relationships (3)."
+    assert statuses(mixed, "The total comprehensive income from currency effects and hedging was €20 million.")[
+        "€20 million"] != MATCHED
+    assert statuses(mixed, "The total comprehensive income from currency effects and hedging was €14 million.")[
+        "€14 million"] == MATCHED
 
 
 def test_a_prose_number_is_related_by_its_sentence():

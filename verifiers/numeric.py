@@ -856,7 +856,7 @@ def _search_pairs(operation: _Operation, claim: Quantity, operands: list[tuple[Q
                     break
                 if a_index == b_index or related[a_index] + related[b_index] < needed:
                     continue
-                if not _combinable(operation, operands[a_index][0], operands[b_index][0], multiplier):
+                if not _combinable(operation, operands[a_index][0], operands[b_index][0], multiplier, magnitudes):
                     continue
                 if operation.ordered and _earlier(operands[a_index][0], operands[b_index][0]):
                     continue  # a change runs from the earlier column to the later one
@@ -881,11 +881,15 @@ def _aligned(*operands: Quantity) -> bool:
     return len({(q.table, q.row) for q in cells}) == 1 or len({(q.table, q.column) for q in cells}) == 1
 
 
-def _combinable(operation: _Operation, a: Quantity, b: Quantity, multiplier: float | None) -> bool:
+def _combinable(operation: _Operation, a: Quantity, b: Quantity, multiplier: float | None,
+                magnitudes: bool) -> bool:
     """Two numbers one operation may combine: no zero (a dash cell: "x - 0" is no computation,
-    and the direct match already looks for x) but in an average, and, read as written, in the
-    same unit ("$105.2 million - $1.2 billion" is not 104)."""
+    and the direct match already looks for x) but in an average; read as written, in the same
+    unit ("$105.2 million - $1.2 billion" is not 104); and as magnitudes, never a gain added to
+    a loss ("€17 million" and "(3)" make 14, not 20)."""
     if (a.value == 0 or b.value == 0) and operation.name not in ("average", "percent average"):
+        return False
+    if magnitudes and operation.name in ("sum", "average") and (a.value < 0) != (b.value < 0):
         return False
     return multiplier is not None or a.multiplier == b.multiplier
 
