@@ -511,6 +511,21 @@ def test_finqa_dash_rows_short_unrelated_cells_and_day_first_dates():
     assert [q.kind for q in extract_quantities("at 30 June 2019")] == ["date", "year"]
 
 
+def test_finqa_layouts_rows_dated_by_their_label_and_prose_with_a_stray_pipe():
+    amortization = "fiscal 2016 | $ 377.0\nfiscal 2017 | $ 365.6\nfiscal 2018 | $ 355.1"
+    assert [q.column_year for q in extract_quantities(amortization) if q.kind == "money"] == [2016, 2017, 2018]
+    claim = "The net change in the amortization expense from 2016 to 2017 was -11.40."
+    assert statuses(amortization, claim)["-11.40"] == MATCHED
+    footer = ("70| | duke realty corporation annual report 2009 " + "the table summarizes our rsus . " * 5
+              + "compensation cost recognized for rsus totaled $ 7.3 million , $ 4.9 million and $ 3.0 million .")
+    assert not any(q.in_table for q in extract_quantities(footer))  # a page footer, then prose
+    assert statuses(footer, "The net change of compensation cost recognized for rsus was 2.40.")["2.40"] == MATCHED
+    # a rate given without its unit is the same number
+    rates = "- | 2015 | 2014\nu.s . pension plans | 4.30% ( 4.30 % ) | 3.95% ( 3.95 % )"
+    assert statuses(rates, "The weighted average discount rate for u.s pension plans in 2015 was 4.30.")[
+        "4.30"] == MATCHED
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))
 def test_spans_are_exact_and_checking_never_raises_on_any_text(text):

@@ -23,7 +23,9 @@ Extraction (``extract_quantities``)
     "| Deferred tax assets | S$ Mil |") makes the bare numbers below percents or money at that
     scale; a lone dash cell ("—") is zero; a row of numbers without a label is read as a total
     ("(total)"), unless its first cell is a year ("| 2004 | $ 503,215 |"), which dates the row
-    (and "| 2010 | 2014 |" is such a row: FinQA writes an em dash as "2014"). A row without pipes ("Revenue 2022 2021 1,234
+    (and "| 2010 | 2014 |" is such a row: FinQA writes an em dash as "2014"), as does a label
+    that is only a year ("fiscal 2016 | $ 377.0"). A line with a cell of more than
+    ``MAX_CELL_WORDS`` words is prose with a stray pipe (FinQA's page footers: "70| | ..."). A row without pipes ("Revenue 2022 2021 1,234
     1,100", or "Revenue 1,234 1,100" under a line "2022 2021") gets its label and years by
     position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
     (``document_scale``).
@@ -34,7 +36,8 @@ Matching
     numbers widen to their significant digits or 4% ("roughly 3,400,000" matches 3,412,000).
     Only the claim's precision counts: "53.73%" is not supported by an evidence "54%". "$1.2
     billion" equals "$1,200 million"; different currencies never match; a claimed percent may
-    match a ratio (12% = 0.12); points and bps match each other (25 bps = 0.25 points) but not
+    match a ratio (12% = 0.12), and a number without a unit the same percent ("a rate of 4.30"
+    for "4.30%"); points and bps match each other (25 bps = 0.25 points) but not
     percents, which keeps "percentage points" apart from "percent" where the claim states it.
     Direct matches compare magnitudes (filings write a loss "(1,234)", prose "a loss of
     1,234"). An unscaled evidence number is read as written, at the document's scale or, with
@@ -127,6 +130,7 @@ MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
 AMOUNT_KINDS = frozenset({"money", "number"})
 PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
 MAX_OPERANDS = 60
+MAX_CELL_WORDS = 40  # a longer "cell" is a paragraph
 TOTAL_LABEL = "(total)"  # the label of a row of numbers without one, under labelled rows
 MAX_TRIPLE_OPERANDS = 16
 LOW_PRECISION_DIGITS = 2
@@ -295,18 +299,25 @@ def _extract_cached(text: str) -> tuple[Quantity, ...]:
     table_start, in_pipes, row_labels = 0, False, []
     for line in text.splitlines(keepends=True):
         quantities = _line_quantities(text, line_start, line_start + len(line))
-        if "|" in line:
+        piped = _is_pipe_row(line)
+        if piped:
             pipe_header, quantities = _attach_pipe_context(line, line_start, quantities, pipe_header)
         else:
             header_years, quantities = _attach_table_context(line, line_start, quantities, header_years)
-        if not line.strip() or ("|" in line) != in_pipes:
-            table_start, in_pipes, row_labels = line_start, "|" in line, []
+        if not line.strip() or piped != in_pipes:
+            table_start, in_pipes, row_labels = line_start, piped, []
         totals = frozenset(content_words(" ".join(row_labels)))
         found += [_with(q, table=table_start, context_words=totals if q.label == TOTAL_LABEL else frozenset())
                   if q.row is not None else q for q in quantities]
         row_labels += list(dict.fromkeys(q.label for q in quantities if q.in_table and q.label != TOTAL_LABEL))
         line_start += len(line)
     return tuple(_with(q, context_words=_context_words(text, q)) if not q.in_table else q for q in found)
+
+
+def _is_pipe_row(line: str) -> bool:
+    """A row of a pipe table; not prose with a stray pipe ("70| | duke realty corporation annual
+    report 2009 the following table ...", a page footer in FinQA's text): no cell is a paragraph."""
+    return "|" in line and all(len(cell.split()) <= MAX_CELL_WORDS for cell in line.split("|"))
 
 
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
@@ -496,6 +507,10 @@ def _attach_pipe_context(line: str, line_start: int, quantities: list[Quantity],
     # A table of years down its first column ("| 2004 | $ 503,215 |"): the row's year dates its numbers.
     row_year = next((int(q.number) for q in quantities if q.kind == "year" and cell_of[id(q)] == 0
                      and texts[0] == q.text), None) if label_cell is None else None
+    if label_cell is not None and not content_words(_strip_quantities(texts[label_cell])):
+        # "| fiscal 2016 | $ 377.0 |": a label that is only a year dates the row too
+        years = {int(q.number) for q in quantities if q.kind == "year" and cell_of[id(q)] == label_cell}
+        row_year = years.pop() if len(years) == 1 else None
     # A row of numbers with no label under labelled rows is, in a financial table, their total.
     label = texts[label_cell] if label_cell is not None else "" if row_year else TOTAL_LABEL
     placed = []
@@ -623,6 +638,8 @@ def _compatible(claim: Quantity, evidence: Quantity) -> str | None:
         return "points-of-bps"
     if pair == ("ratio", "number"):
         return "same"
+    if pair == ("number", "percent") and not claim.scale:
+        return "same"  # a rate given without its unit: "the discount rate was 4.30" for "4.30%"
     return None
 
 
@@ -688,7 +705,7 @@ def _related(e: Quantity, claim_words: set[str], claim_years: set[int]) -> int:
     if e.label == TOTAL_LABEL:
         return int(bool(e.context_words & claim_words))
     if e.in_table:
-        return int(not e.label and e.column_year in claim_years)
+        return int(not e.label_words and e.column_year in claim_years)
     return int(len(e.context_words & claim_words) >= 2)
 
 
