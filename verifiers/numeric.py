@@ -25,9 +25,9 @@ Extraction (``extract_quantities``)
     ("(total)"), unless its first cell is a year ("| 2004 | $ 503,215 |"), which dates the row
     (and "| 2010 | 2014 |" is such a row: FinQA writes an em dash as "2014"), as does a label
     that is only a year ("fiscal 2016 | $ 377.0"). A line with a cell of more than
-    ``MAX_CELL_WORDS`` words is prose with a stray pipe (FinQA's page footers: "70| | ..."). A row without pipes ("Revenue 2022 2021 1,234
-    1,100", or "Revenue 1,234 1,100" under a line "2022 2021") gets its label and years by
-    position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
+    ``MAX_CELL_WORDS`` words is prose with a stray pipe (FinQA's page footers: "70| | ...").
+    A row without pipes ("Revenue 2022 2021 1,234 1,100", or "Revenue 1,234 1,100" under a line
+    "2022 2021") gets its label and years by position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
     (``document_scale``).
 
 Matching
@@ -324,13 +324,15 @@ _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
 
 
 def _context_words(text: str, q: Quantity) -> frozenset[str]:
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, max(0, q.start - 400), q.start)]
+    """The content words of a prose number's sentence (at most 400 characters before it)."""
+    window = max(0, q.start - 400)
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, window, q.start)]
     end = _SENTENCE_END.search(text, q.end)
-    return _sentence_cache(text[starts[-1] if starts else max(0, q.start - 400):end.start() if end else len(text)])
+    return _sentence_words(text[starts[-1] if starts else window:end.start() if end else len(text)])
 
 
 @functools.lru_cache(maxsize=4096)
-def _sentence_cache(sentence: str) -> frozenset[str]:
+def _sentence_words(sentence: str) -> frozenset[str]:
     return frozenset(content_words(sentence))
 
 
