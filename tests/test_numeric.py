@@ -318,6 +318,8 @@ def test_financial_statement_layouts():
     # a claim that leaves out the evidence's scale, and "represent in relation to" asks for a ratio
     assert statuses("Rental expense under operating leases was $ 324 million in 2005.",
                     "The rental expense under operating leases in 2005 was 324.")["324"] == MATCHED
+    assert statuses("Repairs and maintenance incurred was $ 2.2 billion in 2011.",
+                    "The total expense for repairs and maintenance in 2011 was 2,200.")["2,200"] == MATCHED
     hedged = "| year | gallons hedged |\n| 2017 | 12000000 |\n| 2018 | 3000000 |"
     assert statuses(hedged, "The gallons hedged in 2017 represent 4 in relation to those of 2018.")["4"] == MATCHED
     # "times" followed by what it multiplies is an operator, not a ratio: 2008 stays a year

@@ -42,7 +42,8 @@ Matching
     Direct matches compare magnitudes (filings write a loss "(1,234)", prose "a loss of
     1,234"). An unscaled evidence number is read as written, at the document's scale or, with
     none stated, at thousand/million/billion: "1,234 thousand" matches a cell "1,234"; and a
-    claim without a scale may leave out the evidence's ("324" matches "$ 324 million").
+    claim without a scale may leave out the evidence's ("324" matches "$ 324 million") or be in
+    millions, the filings' usual unit ("2,200" matches "$ 2.2 billion").
 
 Derived numbers
     Recomputed from two evidence numbers (three for sums and averages): differences, sums,
@@ -610,12 +611,13 @@ def _singular(word: str) -> str:
 def _candidate_values(e: Quantity, doc_multiplier: float | None, claim: Quantity | None = None) -> list[float]:
     """The values an evidence number may stand for: as written and, unscaled, at the document's
     stated scale (or, unstated, at each common one). A claim amount written without a scale
-    ("rent expense was 324") may also leave out the evidence's ("$ 324 million")."""
+    ("rent expense was 324") may also leave out the evidence's ("$ 324 million"), or be in
+    millions ("2,200" for "$ 2.2 billion")."""
     if e.kind not in AMOUNT_KINDS:
         return [e.value]
     if e.scale:
         unscaled_claim = claim is not None and claim.kind in AMOUNT_KINDS and not claim.scale
-        return [e.value, e.number] if unscaled_claim else [e.value]
+        return [e.value, e.number, e.value / 1e6] if unscaled_claim else [e.value]
     multipliers = [doc_multiplier] if doc_multiplier else [1e3, 1e6, 1e9]
     return [e.value] + [e.value * m for m in multipliers]
 
