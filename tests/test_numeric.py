@@ -513,6 +513,15 @@ def test_finqa_dash_rows_short_unrelated_cells_and_day_first_dates():
     assert [q.kind for q in extract_quantities("at 30 June 2019")] == ["date", "year"]
 
 
+def test_a_product_needs_a_precise_claim():
+    repurchases = ("| period | total number of shares purchased | average price paid per share |\n"
+                   "| october 1 to october 28 2007 | 705292 | $ 53.53 |")
+    assert statuses(repurchases, "The total value spent on the repurchase of shares in october 2007 was "
+                                 "37,754,280.76.")["37,754,280.76"] == MATCHED  # 705292 * 53.53
+    assert statuses(repurchases, "The total value spent on the repurchase of shares in october 2007 was "
+                                 "37,754,281.76.")["37,754,281.76"] != MATCHED
+
+
 def test_finqa_layouts_rows_dated_by_their_label_and_prose_with_a_stray_pipe():
     amortization = "fiscal 2016 | $ 377.0\nfiscal 2017 | $ 365.6\nfiscal 2018 | $ 355.1"
     assert [q.column_year for q in extract_quantities(amortization) if q.kind == "money"] == [2016, 2017, 2018]
