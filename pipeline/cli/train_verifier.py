@@ -15,6 +15,10 @@ examples:
   citeline train-verifier --config verifiers/configs/citeline_nli.json \\
       --export verifiers/models/citeline-nli-minilm
 
+  # train that model on, over the batches it has not seen ("start_step" in the config's train
+  # section); written to runs/verifier-nli-continued, compare before you --export
+  citeline train-verifier --config verifiers/configs/citeline_nli_continued.json
+
   # rebuild citeline's shipped verifier (about 2 minutes: a calibrator over the stock MiniLM
   # signals, fitted on AttributionBench dev) and copy it into the package
   citeline train-verifier --config verifiers/configs/citeline_attr.json \\
