@@ -199,5 +199,5 @@ def test_the_shipped_configs_load():
     folder = Path(__file__).resolve().parents[1] / "verifiers/configs"
     objectives = {path.name: _load_objective(path) for path in folder.glob("*.json")}
     assert objectives == {"citeline_attr.json": "calibrator", "citeline_nli.json": "nli", "citeline_nli_gpu.json": "nli",
-                          "minilm_cross_encoder.json": "cross_encoder",
+                          "citeline_nli_continued.json": "nli", "minilm_cross_encoder.json": "cross_encoder",
                           "minilm_token_alignment.json": "token_alignment"}
