@@ -49,8 +49,8 @@ Derived numbers
     Recomputed from two evidence numbers (three for sums and averages): differences, sums,
     averages, ratios, shares/margins (a / b as a percent), percent changes and differences of
     percents (as percent, points or bps), and products for claims of five or more digits ("the
-    total value spent on the shares repurchased": shares times the average price paid). To keep chance matches out (a search over every pair
-    of a 100-cell table hits almost any value):
+    total value spent on the shares repurchased": shares times the average price paid). To keep
+    chance matches out (a search over every pair of a 100-cell table hits almost any value):
     - an operation is tried only when the claim names it: change words ("grew", "decreased",
       "change", "difference", "excluding" ...) for differences and percent changes, "total /
       combined / sum" for sums, "average / mean" for averages, "ratio / proportion / margin /
@@ -732,6 +732,7 @@ class _Operation:
     cue: re.Pattern = re.compile("")  # words in the claim that name this operation
     ordered: bool = False  # a change: a is the later value, b the earlier, where columns have years
     min_digits: int = 0  # the claim's significant digits it needs (a wide search finds short numbers)
+    as_written: bool = False  # operands at their written scale only (a product of two scaled values is no amount)
 
 
 def _earlier(a: Quantity, b: Quantity) -> bool:
@@ -769,7 +770,7 @@ OPERATIONS = (
                cue=_cue(rf"^(?=.*(?:{_AVERAGE}))(?=.*(?:chang|differen|increas|decreas))"), ordered=True),
     # "the total value spent on the repurchase of shares": shares times the average price, as written
     _Operation("product", lambda a, b: a * b, lambda b, t: t / b if b else None, lambda a, b: f"{a} * {b}",
-               "amount", frozenset({"money", "number"}), scale_free=True, min_digits=5,
+               "amount", frozenset({"money", "number"}), scale_free=True, min_digits=5, as_written=True,
                cue=_cue(r"\bvalue|spent|paid|cost of|worth|times\b|multipl")),
     _Operation("ratio", lambda a, b: a / b, lambda b, t: t * b, lambda a, b: f"{a} / {b}", "amount",
                frozenset({"number", "ratio"}), scale_free=True, cue=_cue(_RATIO)),
@@ -821,8 +822,10 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
     for operation in OPERATIONS:
         if claim.kind not in operation.result_kinds or not operation.cue.search(claim_text):
             continue
-        if operation.scale_free and claim.scale or claim.significant_digits < operation.min_digits:
+        if operation.scale_free and claim.scale:
             continue  # a ratio has no scale: "0.7 million" is an amount
+        if claim.significant_digits < operation.min_digits:
+            continue
         operands = _operands(evidence, claim_words, claim_years, operation.operand_kinds)
         # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
         # by 8,551", "the adjustment was 17.7% of the balance"): negative operands are also read
@@ -841,9 +844,7 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
 def _multipliers(operation: _Operation, claim: Quantity, doc_multiplier: float | None) -> list[float]:
     """Scales to read unscaled evidence numbers at. Additive results carry the operands' scale:
     as written, the document's stated scale (else each common one), and the claim's own."""
-    if operation.operand_kinds == "percent":
-        return [1.0]
-    if operation.name == "product":
+    if operation.operand_kinds == "percent" or operation.as_written:
         return [1.0]
     if operation.scale_free:  # unscaled operands at the document's scale, to divide by a scaled one
         return [1.0, doc_multiplier] if doc_multiplier else [1.0]
