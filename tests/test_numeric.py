@@ -537,6 +537,21 @@ def test_finqa_layouts_rows_dated_by_their_label_and_prose_with_a_stray_pipe():
         "4.30"] == MATCHED
 
 
+
+def test_a_dash_label_cell_heads_a_table_and_bare_rates_need_decimals_or_a_rate_word():
+    rates = ("- | 2015 | 2014\nu.s . pension plans | 4.30% ( 4.30 % ) | 3.95% ( 3.95 % )\n"
+             "non-u.s . pension plans | 1.68% ( 1.68 % ) | 1.92% ( 1.92 % )")
+    assert {q.column_year for q in extract_quantities(rates) if q.kind == "percent"} == {2015, 2014}
+    claim = "The net change in the non-us pension plans rate from 2014 to 2015 was -0.24."
+    assert statuses(rates, claim)["-0.24"] == MATCHED  # 1.68% - 1.92%, its "%" dropped
+    # a whole number is a count or an amount unless the claim speaks of a rate
+    margins = "| | 2012 | 2011 |\n| operating profit | $ 275 | $ 262 |\n| operating margins | 14.0% | 12.9% |"
+    assert statuses(margins, "The increase in the operating profit from 2011 to 2012 was 13.")["13"] == MATCHED
+    assert statuses(margins, "The increase in the operating profit from 2011 to 2012 was 14.")["14"] != MATCHED
+    assert statuses(margins, "The operating margin rate in 2012 was 14.")["14"] == MATCHED
+    changes = "| | 2013 | 2012 |\n| fuel surcharge revenue | 6% | 2.5% |"
+    assert statuses(changes, "The difference in fuel surcharge revenue between 2012 and 2013 was 4.")["4"] != MATCHED
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))
 def test_spans_are_exact_and_checking_never_raises_on_any_text(text):

@@ -473,9 +473,10 @@ def _in_unit(q: Quantity, unit: tuple[str, str | None, str | None] | None) -> Qu
 
 
 def _zero_cells(line: str, line_start: int, bounds: list[tuple[int, int]]) -> list[Quantity]:
-    """Dashes that stand for zero in financial tables ("| Other | — | 12 |")."""
+    """Dashes that stand for zero in financial tables ("| Other | — | 12 |"); in the label column a
+    dash is an empty label (FinQA's headers: "- | 2015 | 2014")."""
     zeros = []
-    for a, b in bounds:
+    for a, b in bounds[1:]:
         m = _ZERO_CELL.fullmatch(line, a - line_start, b - line_start)
         if m:
             dash = m.group().strip()
@@ -623,9 +624,10 @@ def _candidate_values(e: Quantity, doc_multiplier: float | None, claim: Quantity
     return [e.value] + [e.value * m for m in multipliers]
 
 
-def _compatible(claim: Quantity, evidence: Quantity) -> str | None:
+def _compatible(claim: Quantity, evidence: Quantity, rate_named: bool = False) -> str | None:
     """How to compare claim and evidence values: "same", "percent-of-ratio", "bps-of-points",
-    "points-of-bps", or None when the kinds are different things."""
+    "points-of-bps", or None when the kinds are different things. ``rate_named``: the claim's
+    words name a rate or percentage, so a bare number in it may be one."""
     if claim.kind in PRESENCE_KINDS or evidence.kind in PRESENCE_KINDS:
         return "same" if claim.kind == evidence.kind or {claim.kind, evidence.kind} == {"year", "number"} else None
     if claim.kind in AMOUNT_KINDS and evidence.kind in AMOUNT_KINDS:
@@ -643,8 +645,11 @@ def _compatible(claim: Quantity, evidence: Quantity) -> str | None:
         return "points-of-bps"
     if pair == ("ratio", "number"):
         return "same"
-    if pair == ("number", "percent") and not claim.scale:
-        return "same"  # a rate given without its unit: "the discount rate was 4.30" for "4.30%"
+    if pair == ("number", "percent") and not claim.scale and (claim.decimals or rate_named):
+        # a rate given without its unit: "the discount rate was 4.30" for "4.30%"; a whole
+        # number, unless the claim speaks of a rate, is a count or an amount ("an increase of 13"
+        # is not "13.0%")
+        return "same"
     return None
 
 
@@ -676,12 +681,13 @@ def _period_end(day: Quantity, claim: str, evidence: Sequence[Quantity], text: s
     return next((e for e in evidence if e.kind == "year" and e.number == int(year.group(1))), None)
 
 
-def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None) -> list[Quantity]:
+def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+                    rate_named: bool = False) -> list[Quantity]:
     """Evidence numbers equal to the claim's within its precision, in text order."""
     found = []
     tolerance = claim.tolerance()  # the claim must be as precise as it says; 53.73% is not "54%"
     for e in evidence:
-        how = _compatible(claim, e)
+        how = _compatible(claim, e, rate_named)
         if how is None or e.kind in PRESENCE_KINDS:
             continue
         factor = _CONVERSIONS[how]
@@ -780,13 +786,14 @@ OPERATIONS = (
                lambda a, b: f"({a} - {b}) / {b}", "amount", frozenset({"percent"}), result_factor=100.0,
                signed=False, scale_free=True, cue=_cue(_CHANGE), ordered=True),
     _Operation("percent difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
-               frozenset({"percent", "points"}), signed=False, cue=_cue(_CHANGE + r"|points?\b"), ordered=True),
+               frozenset({"percent", "points", "number"}), signed=False, cue=_cue(_CHANGE + r"|points?\b"), ordered=True),
     _Operation("percent average", lambda a, b: (a + b) / 2, lambda b, t: 2 * t - b, lambda a, b: f"({a} + {b}) / 2",
                "percent", frozenset({"percent"}), cue=_cue(_AVERAGE)),
     _Operation("bps difference", lambda a, b: a - b, lambda b, t: t + b, lambda a, b: f"{a} - {b}", "percent",
                frozenset({"bps"}), result_factor=100.0, signed=False, cue=_cue(_CHANGE + r"|bps|basis points?"),
                ordered=True),
 )
+_RATE_NAMED = _cue(r"\brate\b|percent|yield|margin|return on")
 _AGGREGATE_CUES = {"sum": _cue(_SUM), "average": _cue(_AVERAGE)}
 _SHARE_CUE, _RATIO_CUE, _CHANGE_CUE = _cue(_SHARE), _cue(_RATIO), _cue(_CHANGE)
 
@@ -826,6 +833,8 @@ def _derive(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float
             continue  # a ratio has no scale: "0.7 million" is an amount
         if claim.significant_digits < operation.min_digits:
             continue
+        if operation.operand_kinds == "percent" and claim.kind == "number" and not claim.decimals:
+            continue  # a rate may drop its "%" ("a change of -0.24"); a bare whole number is a count
         operands = _operands(evidence, claim_words, claim_years, operation.operand_kinds)
         # Filings write losses as "(15,571)" and prose speaks of their size ("the net loss grew
         # by 8,551", "the adjustment was 17.7% of the balance"): negative operands are also read
@@ -1099,7 +1108,7 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
         present = _present(q, evidence, text) or _period_end(q, text_of_claim, evidence, text)
         return NumberCheck(q, MATCHED, evidence=present) if present else NumberCheck(
             q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
-    matches = _direct_matches(q, evidence, doc_multiplier)
+    matches = _direct_matches(q, evidence, doc_multiplier, bool(_RATE_NAMED.search(text_of_claim)))
     related = [e for e in matches if _about_the_claim(e, claim_words, claim_years)]
     if related:
         return NumberCheck(q, MATCHED, evidence=related[0])
