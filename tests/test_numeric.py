@@ -393,10 +393,28 @@ def test_numbers_read_from_a_table_or_recomputed_settle_a_claim_unless_the_base_
     assert [(v.label, v.probability) for v in verdicts] == [(SUPPORTED, 0.6)] * 3
     assert numbers_decide(check_numbers(TABLE, claims[0])) and not numbers_decide(check_numbers(TABLE, "Sales rose."))
     assert not numbers_decide(check_numbers("Revenue was 1,234 in 2022.", "Revenue was 1,234 in 2022."))  # prose
+    # on tables the model's contradictions count where the claim states a negation (0.8) or it is sure (0.97)
+    negated = ["Return on assets was not 11.9% in 2022.", "Revenue didn't grow 12.2% in 2022."]
     contradicted = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.3, contradiction=0.9))
-    assert all(v.label == NOT_SUPPORTED for v in contradicted.verify([(TABLE, claim) for claim in claims]))
+    assert [v.label for v in contradicted.verify([(TABLE, claim) for claim in negated + claims])] == \
+        [NOT_SUPPORTED] * 2 + [SUPPORTED] * 2
+    sure = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.3, contradiction=0.98))
+    assert all(v.label == NOT_SUPPORTED for v in sure.verify([(TABLE, claim) for claim in claims]))
     unsure = NumericVerifier(FixedVerifier(NOT_SUPPORTED, 0.3, contradiction=0.6))  # below the veto
-    assert all(v.label == SUPPORTED for v in unsure.verify([(TABLE, claim) for claim in claims]))
+    assert all(v.label == SUPPORTED for v in unsure.verify([(TABLE, claim) for claim in claims + negated]))
+
+
+def test_per_share_amounts_keep_their_scale_and_a_weighted_average_is_a_name():
+    eps = ("| | 2019 | 2018 |\n"
+           "| Basic earnings per share | 0.48 | 0.31 |\n| Shares used in computing basic earnings per share | 812 | 790 |")
+    assert statuses(eps, "Basic earnings per share in 2019 was 0.48.")["0.48"] == MATCHED
+    assert statuses(eps, "Basic earnings per share in 2019 was 0.5 million.")["0.5 million"] != MATCHED
+    assert statuses(eps, "The shares used in computing basic earnings per share in 2019 were 0.81 million.")[
+        "0.81 million"] == MATCHED  # a count of shares is in thousands
+    shares = "| | 2019 | 2018 |\n| Weighted average number of shares outstanding | 74.0 | 73.1 |"
+    claim = "The change in the Weighted average number of shares outstanding from 2018 to 2019 was {}."
+    assert statuses(shares, claim.format("0.9"))["0.9"] == MATCHED
+    assert statuses(shares, claim.format("0.45"))["0.45"] != MATCHED  # not (74.0 - 73.1) / 2
 
 
 def test_without_a_base_numbers_alone_decide():
