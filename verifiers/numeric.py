@@ -18,16 +18,17 @@ Extraction (``extract_quantities``)
     neither claimed nor computed with.
     Tables rendered as text: in a pipe table ("| Revenue | 1,234 | 1,100 |") the first cell with
     letters is the row label (numbers in it are footnote marks, kept out of arithmetic); a row
-    whose numbers are all years/dates (outside the label cell) is a header giving each column its
-    year; a row of words gives column labels; a row of units ("| | % | % |", "| | US$000 |",
+    whose numbers are all years/dates (outside the label cell) is a header giving each column
+    its year; a row of words gives column labels; a row of units ("| | % | % |", "| | US$000 |",
     "| Deferred tax assets | S$ Mil |") makes the bare numbers below percents or money at that
-    scale; a lone dash cell ("—") is zero; a row of numbers without a label is read as a total
-    ("(total)"), unless its first cell is a year ("| 2004 | $ 503,215 |"), which dates the row
-    (and "| 2010 | 2014 |" is such a row: FinQA writes an em dash as "2014"), as does a label
-    that is only a year ("fiscal 2016 | $ 377.0"). A line with a cell of more than
-    ``MAX_CELL_WORDS`` words is prose with a stray pipe (FinQA's page footers: "70| | ...").
-    A row without pipes ("Revenue 2022 2021 1,234 1,100", or "Revenue 1,234 1,100" under a line
-    "2022 2021") gets its label and years by position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
+    scale; a lone dash cell ("—") is zero, but in the label column an empty label ("- | 2015 |
+    2014"); a row of numbers without a label is read as a total ("(total)"), unless its first
+    cell is a year ("| 2004 | $ 503,215 |"), which dates the row (and "| 2010 | 2014 |" is such
+    a row: FinQA writes an em dash as "2014"), as does a label that is only a year ("fiscal 2016
+    | $ 377.0"). A line with a cell of more than ``MAX_CELL_WORDS`` words is prose with a stray
+    pipe (FinQA's page footers: "70| | ..."). A row without pipes ("Revenue 2022 2021 1,234
+    1,100", or "Revenue 1,234 1,100" under a line "2022 2021") gets its label and years by
+    position. A phrase such as "(in thousands)" sets the scale of unscaled evidence numbers
     (``document_scale``).
 
 Matching
@@ -36,14 +37,16 @@ Matching
     numbers widen to their significant digits or 4% ("roughly 3,400,000" matches 3,412,000).
     Only the claim's precision counts: "53.73%" is not supported by an evidence "54%". "$1.2
     billion" equals "$1,200 million"; different currencies never match; a claimed percent may
-    match a ratio (12% = 0.12), and a number without a unit the same percent ("a rate of 4.30"
-    for "4.30%"); points and bps match each other (25 bps = 0.25 points) but not
-    percents, which keeps "percentage points" apart from "percent" where the claim states it.
-    Direct matches compare magnitudes (filings write a loss "(1,234)", prose "a loss of
-    1,234"). An unscaled evidence number is read as written, at the document's scale or, with
-    none stated, at thousand/million/billion: "1,234 thousand" matches a cell "1,234"; and a
-    claim without a scale may leave out the evidence's ("324" matches "$ 324 million") or be in
-    millions, the filings' usual unit ("2,200" matches "$ 2.2 billion").
+    match a ratio (12% = 0.12), and a number without a unit the same percent where it states
+    decimals or the claim speaks of a rate ("a rate of 4.30" for "4.30%"; "an increase of 13" is
+    not "13.0%"); points and bps match each other (25 bps = 0.25 points) but not percents, which
+    keeps "percentage points" apart from "percent" where the claim states it. Direct matches
+    compare magnitudes (filings write a loss "(1,234)", prose "a loss of 1,234"). An unscaled
+    evidence number is read as written, at the document's scale or, with none stated, at
+    thousand/million/billion (never a per-share amount: an EPS of 0.48 is no "0.5 million"):
+    "1,234 thousand" matches a cell "1,234"; and a claim without a scale may leave out the
+    evidence's ("324" matches "$ 324 million") or be in millions, the filings' usual unit
+    ("2,200" matches "$ 2.2 billion").
 
 Derived numbers
     Recomputed from two evidence numbers (three for sums and averages): differences, sums,
@@ -53,8 +56,9 @@ Derived numbers
     chance matches out (a search over every pair of a 100-cell table hits almost any value):
     - an operation is tried only when the claim names it: change words ("grew", "decreased",
       "change", "difference", "excluding" ...) for differences and percent changes, "total /
-      combined / sum" for sums, "average / mean" for averages, "ratio / proportion / margin /
-      share / as a percentage of / rate" for ratios and shares;
+      combined / sum" for sums, "average / mean" for averages (a "weighted average" names a
+      row), "ratio / proportion / margin / share / as a percentage of / rate" for ratios and
+      shares; a change of percents may drop its "%" when it states decimals ("-0.24");
     - at least one operand must be *related* to the claim (its row or column label, or the
       words before it, share a content word with the claim; or two words of a prose number's
       sentence do; or a word of the rows a total row totals; a "margin" also names revenue and
