@@ -570,6 +570,23 @@ def test_a_dash_label_cell_heads_a_table_and_bare_rates_need_decimals_or_a_rate_
     changes = "| | 2013 | 2012 |\n| fuel surcharge revenue | 6% | 2.5% |"
     assert statuses(changes, "The difference in fuel surcharge revenue between 2012 and 2013 was 4.")["4"] != MATCHED
 
+
+def test_bounds_decades_and_numbers_inside_names():
+    population = "In 2010, the metropolitan area had a population of 662,577."
+    assert statuses(population, "In 2010 the area had a population of more than 600,000.")["600,000"] == MATCHED
+    assert statuses(population, "In 2010 the area had a population of under 700,000.")["700,000"] == MATCHED
+    for wrong in ("less than 600,000", "more than 700,000", "over 400,000"):  # wrong side, or far below
+        assert statuses(population, f"In 2010 the area had a population of {wrong}.")[wrong.split()[-1]] != MATCHED
+    formed = "Tenacious D is an American comedy rock duo that was formed in Los Angeles in 1994."
+    assert statuses(formed, "Tenacious D started in the 1990's.")["1990"] == MATCHED
+    assert statuses(formed, "Tenacious D started in the 1980's.")["1980"] != MATCHED
+    assert statuses(formed, "Tenacious D started in 1990.")["1990"] != MATCHED
+    release = "The movie is scheduled to be released on June 15, 2018."
+    assert [(q.text, q.kind) for q in extract_quantities("The Incredibles 2 is scheduled for June 15, 2018.")] == \
+        [("2", "selector"), ("15", "date"), ("2018", "year")]
+    assert check_numbers(release, "The Incredibles 2 is scheduled to be released on June 15, 2018.").supported
+    assert [q.kind for q in extract_quantities("Over 50 languages.")] == ["number"]  # a sentence's first word
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))
 def test_spans_are_exact_and_checking_never_raises_on_any_text(text):

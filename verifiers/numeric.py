@@ -9,13 +9,14 @@ Extraction (``extract_quantities``)
     written, sign ("(1,234)", "-5", "−5"), scale ("thousand" ... "trillion", "bn", "mn", "m",
     "k"), kind (money with a currency, percent, percentage points, bps, ratio "1.5x", year,
     date, plain number), the decimals it states, whether it is hedged ("about", "roughly",
-    "~", "more than" ...) and the direction the words before it give ("decreased by", "grew").
-    A year is four digits 19xx/20xx without comma, sign or unit, or "FY19" / "F19" / "fiscal
-    2019"; it is never an amount ("2,022" and "$2022" are). A day before or after a month name
-    is a date ("March 14", "30 June"). Numbers inside
-    identifiers and dates are not quantities (10-K, COVID-19, 21st, 1/31/2018). A small count that
-    says what the claim is about ("the 3 years", "top 3", "all 5 NEOs") is a "selector": context,
-    neither claimed nor computed with.
+    "~", "more than" ...) or a bound ("more than", "at least": above; "under", "up to": below)
+    and the direction the words before it give ("decreased by", "grew"). A year is four digits
+    19xx/20xx without comma, sign or unit, or "FY19" / "F19" / "fiscal 2019"; it is never an
+    amount ("2,022" and "$2022" are). A day before or after a month name is a date ("March 14",
+    "30 June"). Numbers inside identifiers and dates are not quantities (10-K, COVID-19, 21st,
+    1/31/2018). A small count that says what the claim is about ("the 3 years", "top 3", "all 5
+    NEOs") is a "selector": context, neither claimed nor computed with; so is a number after a
+    capitalised word inside a sentence, part of a name ("The Incredibles 2", "Windows 10").
     Tables rendered as text: in a pipe table ("| Revenue | 1,234 | 1,100 |") the first cell with
     letters is the row label (numbers in it are footnote marks, kept out of arithmetic); a row
     whose numbers are all years/dates (outside the label cell) is a header giving each column
@@ -35,18 +36,19 @@ Matching
     A claimed number is read as rounded to its last stated digit: "3.4 million" is 3.4 +- 0.05
     million, so it matches 3,412,000 and not 3.9 million; "12.4%" does not match "11.9%". Hedged
     numbers widen to their significant digits or 4% ("roughly 3,400,000" matches 3,412,000).
-    Only the claim's precision counts: "53.73%" is not supported by an evidence "54%". "$1.2
-    billion" equals "$1,200 million"; different currencies never match; a claimed percent may
-    match a ratio (12% = 0.12), and a number without a unit the same percent where it states
-    decimals or the claim speaks of a rate ("a rate of 4.30" for "4.30%"; "an increase of 13" is
-    not "13.0%"); points and bps match each other (25 bps = 0.25 points) but not percents, which
-    keeps "percentage points" apart from "percent" where the claim states it. Direct matches
-    compare magnitudes (filings write a loss "(1,234)", prose "a loss of 1,234"). An unscaled
-    evidence number is read as written, at the document's scale or, with none stated, at
-    thousand/million/billion (never a per-share amount: an EPS of 0.48 is no "0.5 million"):
-    "1,234 thousand" matches a cell "1,234"; and a claim without a scale may leave out the
-    evidence's ("324" matches "$ 324 million") or be in millions, the filings' usual unit
-    ("2,200" matches "$ 2.2 billion").
+    Only the claim's precision counts: "53.73%" is not supported by an evidence "54%". A bound
+    matches values on its side within ``BOUND_REACH`` ("more than 600,000" matches 662,577, not
+    590,000 nor 900,000); "the 1990's" any year of the decade. "$1.2 billion" equals "$1,200
+    million"; different currencies never match; a claimed percent may match a ratio (12% =
+    0.12), and a number without a unit the same percent where it states decimals or the claim
+    speaks of a rate ("a rate of 4.30" for "4.30%"; "an increase of 13" is not "13.0%"); points
+    and bps match each other (25 bps = 0.25 points) but not percents, which keeps "percentage
+    points" apart from "percent" where the claim states it. Direct matches compare magnitudes
+    (filings write a loss "(1,234)", prose "a loss of 1,234"). An unscaled evidence number is
+    read as written, at the document's scale or, with none stated, at thousand/million/billion
+    (never a per-share amount: an EPS of 0.48 is no "0.5 million"): "1,234 thousand" matches a
+    cell "1,234"; and a claim without a scale may leave out the evidence's ("324" matches "$ 324
+    million") or be in millions, the filings' usual unit ("2,200" matches "$ 2.2 billion").
 
 Derived numbers
     Recomputed from two evidence numbers (three for sums and averages): differences, sums,
@@ -180,6 +182,9 @@ _QUANTITY = re.compile(
     """, re.VERBOSE)
 _HEDGE = re.compile(r"\b(?:about|approximately|approx\.?|roughly|nearly|around|almost|some|circa|close to|"
                     r"more than|less than|over|under|at least|up to)\s*$|~\s*$", re.IGNORECASE)
+_BELOW = re.compile(r"\b(?:less than|fewer than|under|below|at most|up to|no more than)\s*$", re.IGNORECASE)
+_ABOVE = re.compile(r"\b(?:more than|over|above|at least|in excess of|exceeding)\s*$", re.IGNORECASE)
+BOUND_REACH = 0.25  # "more than 600,000" is 600,000 to 750,000: far more would be said otherwise
 _DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:ped|s)?|down|lower|less|"
                    r"reduc(?:ed|tion)|shr[ao]nk|minus|negative|loss of)\b(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$",
                    re.IGNORECASE)
@@ -190,6 +195,8 @@ _SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|la
                               re.IGNORECASE)
 _SELECTOR_AFTER = re.compile(r"\s*-?\s*(?:years?\b|quarters?\b|months?\b|periods?\b|highest|largest|lowest|smallest|"
                              r"biggest|[A-Za-z]+s\b)")
+# a capitalised word inside a sentence (not its first word): "the Incredibles 2", "Windows 10"
+_NAME_BEFORE = re.compile(rf"[A-Za-z,]\s+(?!(?i:{MONTHS})\b)[A-Z][A-Za-z]*\s+$")
 _MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
 _MONTH_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:{MONTHS})\b", re.IGNORECASE)
 # "FY19", "F19", "fiscal 2019"; a table header's "FY181" is FY18 with footnote 1
@@ -217,6 +224,7 @@ class Quantity:
     scale: str | None = None
     decimals: int = 0
     approximate: bool = False
+    bound: str | None = None  # "above" ("more than 600,000", "at least") or "below" ("under", "up to")
     direction: str | None = None  # "down" / "up" from words before it ("decreased by 5%")
     explicit_sign: bool = False
     label: str = ""  # the row label (tables) or the words before it (prose)
@@ -247,6 +255,17 @@ class Quantity:
             trailing = len(digits) - len(digits.rstrip("0")) if self.decimals == 0 else 0
             unit = max(unit * 10 ** trailing, 0.04 * abs(self.number))
         return 0.5 * unit * self.multiplier + 1e-9 * abs(self.value)
+
+    def matches(self, magnitude: float) -> bool:
+        """Whether an evidence magnitude (in ``value`` units) is this number: within its tolerance
+        or, for a bound, on its side of it and within ``BOUND_REACH``."""
+        claimed = abs(self.value)
+        if self.bound is None:
+            return abs(claimed - magnitude) <= self.tolerance()
+        exact = 0.5 * 10.0 ** -self.decimals * self.multiplier + 1e-9 * claimed
+        if self.bound == "above":
+            return claimed - exact <= magnitude <= claimed * (1 + BOUND_REACH) + exact
+        return claimed * (1 - BOUND_REACH) - exact <= magnitude <= claimed + exact
 
     def text_digits(self) -> str:
         return re.sub(r"\D", "", f"{abs(self.number):.{self.decimals}f}".split(".")[0])
@@ -381,8 +400,13 @@ def _quantity_from_match(text: str, m: re.Match) -> Quantity | None:
     direction = "down" if _DOWN.search(words_before) else "up" if _UP.search(words_before) else None
     return Quantity(start=start, end=end, text=text[start:end], value=value, number=number, kind=kind,
                     currency=currency, scale=scale, decimals=decimals,
-                    approximate=bool(_HEDGE.search(words_before)), direction=direction, explicit_sign=explicit_sign,
+                    approximate=bool(_HEDGE.search(words_before)), bound=_bound(words_before),
+                    direction=direction, explicit_sign=explicit_sign,
                     label=_prose_label(before))
+
+
+def _bound(words_before: str) -> str | None:
+    return "below" if _BELOW.search(words_before) else "above" if _ABOVE.search(words_before) else None
 
 
 def _end_of(m: re.Match) -> int:
@@ -425,6 +449,9 @@ def _kind_of(m: re.Match, raw: str, scale: str | None, currency: str | None, bef
         selector = _SELECTOR_BEFORE.search(before)
         if selector and (selector["rank"] or _SELECTOR_AFTER.match(m.string, m.end())):
             return "selector"
+    if raw.isdigit() and int(raw) < 1000 and not (m.group("open") or m.group("sign") or m.group("sign2")) \
+            and _NAME_BEFORE.search(before) and not re.match(r"\s*\d", m.string[m.end():]):
+        return "selector"  # part of a name: "The Incredibles 2", "the Tier 1 ratio", "Level 3"
     return "number"
 
 
@@ -688,6 +715,13 @@ def _present(claim: Quantity, evidence: Sequence[Quantity], text: str = "") -> Q
     return found
 
 
+def _in_decade(year: Quantity, claim: str, evidence: Sequence[Quantity]) -> Quantity | None:
+    """A claim's "the 1990's": any year of that decade in the evidence."""
+    if year.kind != "year" or year.number % 10 or not re.match(r"['’]s\b", claim[year.end:]):
+        return None
+    return next((e for e in evidence if e.kind == "year" and 0 <= e.number - year.number <= 9), None)
+
+
 def _period_end(day: Quantity, claim: str, evidence: Sequence[Quantity], text: str) -> Quantity | None:
     """A claim's "December 31, 2018" where the evidence gives the year and no day of that month
     (tables headed "2019 | 2018"): the period's end, context rather than a claim. Returns the year."""
@@ -703,15 +737,14 @@ def _period_end(day: Quantity, claim: str, evidence: Sequence[Quantity], text: s
 def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
                     rate_named: bool = False) -> list[Quantity]:
     """Evidence numbers equal to the claim's within its precision, in text order."""
-    found = []
-    tolerance = claim.tolerance()  # the claim must be as precise as it says; 53.73% is not "54%"
+    found = []  # the claim must be as precise as it says; 53.73% is not "54%"
     for e in evidence:
         how = _compatible(claim, e, rate_named)
         if how is None or e.kind in PRESENCE_KINDS:
             continue
         factor = _CONVERSIONS[how]
         values = _candidate_values(e, doc_multiplier, claim)
-        if any(abs(abs(claim.value) - abs(v * factor)) <= tolerance for v in values):
+        if any(claim.matches(abs(v * factor)) for v in values):
             found.append(e)
     return found
 
@@ -1124,7 +1157,8 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     claim names; a computation the claim names; another value in that row (a contradiction);
     the same value elsewhere; nothing."""
     if q.kind in PRESENCE_KINDS:
-        present = _present(q, evidence, text) or _period_end(q, text_of_claim, evidence, text)
+        present = _present(q, evidence, text) or _period_end(q, text_of_claim, evidence, text) \
+            or _in_decade(q, text_of_claim, evidence)
         return NumberCheck(q, MATCHED, evidence=present) if present else NumberCheck(
             q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
     matches = _direct_matches(q, evidence, doc_multiplier, bool(_RATE_NAMED.search(text_of_claim)))
