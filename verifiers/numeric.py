@@ -15,8 +15,7 @@ Extraction (``extract_quantities``)
     amount ("2,022" and "$2022" are). A day before or after a month name is a date ("March 14",
     "30 June"). Numbers inside identifiers and dates are not quantities (10-K, COVID-19, 21st,
     1/31/2018). A small count that says what the claim is about ("the 3 years", "top 3", "all 5
-    NEOs") is a "selector": context, neither claimed nor computed with; so is a number after a
-    capitalised word inside a sentence, part of a name ("The Incredibles 2", "Windows 10").
+    NEOs") is a "selector": context, neither claimed nor computed with.
     Tables rendered as text: in a pipe table ("| Revenue | 1,234 | 1,100 |") the first cell with
     letters is the row label (numbers in it are footnote marks, kept out of arithmetic); a row
     whose numbers are all years/dates (outside the label cell) is a header giving each column
@@ -38,7 +37,8 @@ Matching
     numbers widen to their significant digits or 4% ("roughly 3,400,000" matches 3,412,000).
     Only the claim's precision counts: "53.73%" is not supported by an evidence "54%". A bound
     matches values on its side within ``BOUND_REACH`` ("more than 600,000" matches 662,577, not
-    590,000 nor 900,000); "the 1990's" any year of the decade. "$1.2 billion" equals "$1,200
+    590,000 nor 900,000); "the 1990's" any year of the decade; a value the prose says moved the
+    other way contradicts ("rose to 3.5%" against "fell to 3.5%"). "$1.2 billion" equals "$1,200
     million"; different currencies never match; a claimed percent may match a ratio (12% =
     0.12), and a number without a unit the same percent where it states decimals or the claim
     speaks of a rate ("a rate of 4.30" for "4.30%"; "an increase of 13" is not "13.0%"); points
@@ -189,14 +189,12 @@ _DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:p
                    r"reduc(?:ed|tion)|shr[ao]nk|minus|negative|loss of)\b(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$",
                    re.IGNORECASE)
 _UP = re.compile(r"\b(?:increase[sd]?|grew|grow(?:th|s)?|rose|rise[sn]?|up|higher|more|gain(?:ed)?)\b"
-                 r"(?:\s+\w+){0,3}\s*(?:by|of)?\s*$", re.IGNORECASE)
+                 r"(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$", re.IGNORECASE)
 # "the 3 years", "top 3", "all 5 NEOs": a count that says what the claim is about, not a claimed quantity
 _SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|last|past|next|first)\s+$",
                               re.IGNORECASE)
 _SELECTOR_AFTER = re.compile(r"\s*-?\s*(?:years?\b|quarters?\b|months?\b|periods?\b|highest|largest|lowest|smallest|"
                              r"biggest|[A-Za-z]+s\b)")
-# a capitalised word inside a sentence (not its first word): "the Incredibles 2", "Windows 10"
-_NAME_BEFORE = re.compile(rf"[A-Za-z,]\s+(?!(?i:{MONTHS})\b)[A-Z][A-Za-z]*\s+$")
 _MONTH_BEFORE = re.compile(rf"\b(?:{MONTHS})\.?\s*$", re.IGNORECASE)
 _MONTH_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:{MONTHS})\b", re.IGNORECASE)
 # "FY19", "F19", "fiscal 2019"; a table header's "FY181" is FY18 with footnote 1
@@ -449,9 +447,6 @@ def _kind_of(m: re.Match, raw: str, scale: str | None, currency: str | None, bef
         selector = _SELECTOR_BEFORE.search(before)
         if selector and (selector["rank"] or _SELECTOR_AFTER.match(m.string, m.end())):
             return "selector"
-    if raw.isdigit() and int(raw) < 1000 and not (m.group("open") or m.group("sign") or m.group("sign2")) \
-            and _NAME_BEFORE.search(before) and not re.match(r"\s*\d", m.string[m.end():]):
-        return "selector"  # part of a name: "The Incredibles 2", "the Tier 1 ratio", "Level 3"
     return "number"
 
 
@@ -732,6 +727,11 @@ def _period_end(day: Quantity, claim: str, evidence: Sequence[Quantity], text: s
     if re.search(rf"\b{month.group().rstrip('. ')}\w*\.?\s+\d{{1,2}}\b", text, re.IGNORECASE):
         return None  # the evidence dates that month: the day must be one it gives
     return next((e for e in evidence if e.kind == "year" and e.number == int(year.group(1))), None)
+
+
+def _opposite(claim: Quantity, evidence: Quantity) -> bool:
+    """Prose that moves the other way: "rose to 3.5%" is not "fell to 3.5%"."""
+    return None not in (claim.direction, evidence.direction) and claim.direction != evidence.direction
 
 
 def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
@@ -1162,9 +1162,14 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
         return NumberCheck(q, MATCHED, evidence=present) if present else NumberCheck(
             q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
     matches = _direct_matches(q, evidence, doc_multiplier, bool(_RATE_NAMED.search(text_of_claim)))
+    reversed_ = [e for e in matches if _opposite(q, e)]
+    matches = [e for e in matches if not _opposite(q, e)]
     related = [e for e in matches if _about_the_claim(e, claim_words, claim_years)]
     if related:
         return NumberCheck(q, MATCHED, evidence=related[0])
+    reversed_ = sorted(reversed_, key=lambda e: not _about_the_claim(e, claim_words, claim_years))
+    if reversed_ and _about_the_claim(reversed_[0], claim_words, claim_years):
+        return _reversed(q, reversed_[0])
     computation = _derive(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
@@ -1176,8 +1181,16 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     matches = [e for e in matches if not e.in_table or q.significant_digits > CHANCE_CELL_DIGITS]
     if matches:
         return NumberCheck(q, MATCHED, evidence=matches[0])
+    if reversed_:
+        return _reversed(q, reversed_[0])
     return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
                                                   f"directly or computed from two of them")
+
+
+def _reversed(q: Quantity, e: Quantity) -> NumberCheck:
+    moves = {"up": "a rise", "down": "a fall"}
+    return NumberCheck(q, CONTRADICTED, evidence=e, problem=f"claims {moves[q.direction]} ({q.text}); "
+                                                            f"the evidence gives {moves[e.direction]} ({e.text})")
 
 
 def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[str],
