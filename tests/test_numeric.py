@@ -585,6 +585,9 @@ def test_bounds_decades_and_directions():
     assert check_numbers(unemployment, "Unemployment fell to 3.5% in September.").supported
     assert check_numbers(unemployment, "Unemployment rose to 3.5% in September.").problems == [
         "claims a rise (3.5%); the evidence gives a fall (3.5%)"]
+    loss = "The increase in net loss of $5 million was due to higher costs."  # a loss's sign is no movement
+    assert check_numbers(loss, "Net loss increased by $5 million.").supported
+    assert not check_numbers(loss, "Net loss decreased by $5 million.").supported
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="0123456789,.$€%()-−— |\nkmMbx FYaboutmillionthousandpercent", max_size=80))

@@ -189,7 +189,7 @@ _DOWN = re.compile(r"\b(?:decrease[sd]?|decline[sd]?|fell|fall(?:s|en)?|drop(?:p
                    r"reduc(?:ed|tion)|shr[ao]nk|minus|negative|loss of)\b(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$",
                    re.IGNORECASE)
 _UP = re.compile(r"\b(?:increase[sd]?|grew|grow(?:th|s)?|rose|rise[sn]?|up|higher|more|gain(?:ed)?)\b"
-                 r"(?:\s+\w+){0,3}\s*(?:by|of|to)?\s*$", re.IGNORECASE)
+                 r"(?:\s+\w+){0,3}\s*(?:by|of)?\s*$", re.IGNORECASE)
 # "the 3 years", "top 3", "all 5 NEOs": a count that says what the claim is about, not a claimed quantity
 _SELECTOR_BEFORE = re.compile(r"\b(?:(?P<rank>top|bottom)|the|all|these|those|last|past|next|first)\s+$",
                               re.IGNORECASE)
@@ -729,9 +729,22 @@ def _period_end(day: Quantity, claim: str, evidence: Sequence[Quantity], text: s
     return next((e for e in evidence if e.kind == "year" and e.number == int(year.group(1))), None)
 
 
+_MOVES = re.compile(r"\b(?:(?P<up>rose|rise[sn]?|grew|grow[sn]?|increase[sd]?|climb(?:ed|s)?|gain(?:ed|s)?|"
+                    r"jump(?:ed|s)?)|(?P<down>fell|fall(?:s|en)?|declin(?:ed|es?)|decrease[sd]?|drop(?:ped|s)?|"
+                    r"shr[ao]nk|dipped))\b")
+
+
+def _movement(q: Quantity) -> str | None:
+    """The way the last verb of moving among the five words before a prose number goes: "up" or
+    "down" ("the increase in net loss of $5 million" went up: a loss's sign is no movement)."""
+    moves = list(_MOVES.finditer(q.label)) if not q.in_table else []
+    return ("up" if moves[-1]["up"] else "down") if moves else None
+
+
 def _opposite(claim: Quantity, evidence: Quantity) -> bool:
     """Prose that moves the other way: "rose to 3.5%" is not "fell to 3.5%"."""
-    return None not in (claim.direction, evidence.direction) and claim.direction != evidence.direction
+    moves = _movement(claim), _movement(evidence)
+    return None not in moves and moves[0] != moves[1]
 
 
 def _direct_matches(claim: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
@@ -1189,8 +1202,8 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
 
 def _reversed(q: Quantity, e: Quantity) -> NumberCheck:
     moves = {"up": "a rise", "down": "a fall"}
-    return NumberCheck(q, CONTRADICTED, evidence=e, problem=f"claims {moves[q.direction]} ({q.text}); "
-                                                            f"the evidence gives {moves[e.direction]} ({e.text})")
+    return NumberCheck(q, CONTRADICTED, evidence=e, problem=f"claims {moves[_movement(q)]} ({q.text}); "
+                                                            f"the evidence gives {moves[_movement(e)]} ({e.text})")
 
 
 def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[str],
