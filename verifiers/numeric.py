@@ -245,10 +245,10 @@ class Quantity:
     def multiplier(self) -> float:
         return SCALES[self.scale] if self.scale else 1.0
 
-    def tolerance(self) -> float:
+    def tolerance(self, hedged: bool = True) -> float:
         """Half a unit of the last stated digit, in ``value`` units; wider when hedged."""
         unit = 10.0 ** -self.decimals
-        if self.approximate:
+        if self.approximate and hedged:
             digits = self.text_digits()
             trailing = len(digits) - len(digits.rstrip("0")) if self.decimals == 0 else 0
             unit = max(unit * 10 ** trailing, 0.04 * abs(self.number))
@@ -260,7 +260,7 @@ class Quantity:
         claimed = abs(self.value)
         if self.bound is None:
             return abs(claimed - magnitude) <= self.tolerance()
-        exact = 0.5 * 10.0 ** -self.decimals * self.multiplier + 1e-9 * claimed
+        exact = self.tolerance(hedged=False)
         if self.bound == "above":
             return claimed - exact <= magnitude <= claimed * (1 + BOUND_REACH) + exact
         return claimed * (1 - BOUND_REACH) - exact <= magnitude <= claimed + exact
@@ -662,7 +662,12 @@ _SHARES = re.compile(r"\bshares\b", re.IGNORECASE)
 def _per_unit(q: Quantity) -> bool:
     """A per-share amount ("Basic earnings per share", "EPS"): never in the document's thousands.
     A count of shares is not one ("Shares used in computing net loss per share")."""
-    return any(_PER_UNIT.search(text) and not _SHARES.search(text) for text in (q.label, q.column_label))
+    return _per_unit_labels(q.label, q.column_label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _per_unit_labels(*labels: str) -> bool:
+    return any(_PER_UNIT.search(text) and not _SHARES.search(text) for text in labels)
 
 
 def _compatible(claim: Quantity, evidence: Quantity, rate_named: bool = False) -> str | None:
@@ -1176,13 +1181,13 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
             q, UNSUPPORTED, problem=f"claims {q.text}; the evidence never mentions it")
     matches = _direct_matches(q, evidence, doc_multiplier, bool(_RATE_NAMED.search(text_of_claim)))
     reversed_ = [e for e in matches if _opposite(q, e)]
-    matches = [e for e in matches if not _opposite(q, e)]
+    matches = [e for e in matches if e not in reversed_]
     related = [e for e in matches if _about_the_claim(e, claim_words, claim_years)]
     if related:
         return NumberCheck(q, MATCHED, evidence=related[0])
-    reversed_ = sorted(reversed_, key=lambda e: not _about_the_claim(e, claim_words, claim_years))
-    if reversed_ and _about_the_claim(reversed_[0], claim_words, claim_years):
-        return _reversed(q, reversed_[0])
+    related_reversed = [e for e in reversed_ if _about_the_claim(e, claim_words, claim_years)]
+    if related_reversed:
+        return _reversed(q, related_reversed[0])
     computation = _derive(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
@@ -1247,9 +1252,9 @@ def _without(text: str, quantities: Sequence[Quantity]) -> str:
 # -------------------------------------------------------------------------------- the verifier
 
 
-def _veto(claim: str) -> float:
+def _veto(claimed: str) -> float:
     """The contradiction that overrules numbers read from a table: the model's skill there is negation."""
-    return CONTRADICTION_VETO if _NEGATION.search(split_statement(claim)[1]) else CONFIDENT_CONTRADICTION
+    return CONTRADICTION_VETO if _NEGATION.search(claimed) else CONFIDENT_CONTRADICTION
 
 
 def numbers_decide(result: NumericResult) -> bool:
@@ -1303,13 +1308,14 @@ class NumericVerifier:
         from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 
         self.stats = NumericStats()
-        results = [check_numbers(evidence, split_statement(claim)[1]) for evidence, claim in pairs]
+        claimed = [split_statement(claim)[1] for _, claim in pairs]
+        results = [check_numbers(evidence, text) for (evidence, _), text in zip(pairs, claimed)]
         for result in results:
             self.stats.add(result)
         self.last_results = results
         base_verdicts = self._base_verdicts(pairs, results)
         verdicts = []
-        for pair, result, base in zip(pairs, results, base_verdicts):
+        for text, result, base in zip(claimed, results, base_verdicts):
             if result.has_numbers and not result.supported:
                 judged = base is not None and base.probability is not None
                 probability = min(base.probability if judged else 1.0, FAILED_NUMBER_CAP)
@@ -1318,7 +1324,7 @@ class NumericVerifier:
                                         reasons=tuple(result.problems)))
             elif base is not None and base.probability is not None and base.label != SUPPORTED \
                     and self.tables_decide and numbers_decide(result) \
-                    and (base.contradiction or 0.0) < _veto(pair[1]):
+                    and (base.contradiction or 0.0) < _veto(text):
                 probability = max(base.probability, NUMBERS_DECIDED_PROBABILITY)  # a failed judge stays a failure
                 verdicts.append(Verdict(SUPPORTED, probability, self.name, base.contradiction, base.window))
             elif base is not None:
