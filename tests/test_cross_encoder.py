@@ -145,6 +145,19 @@ def test_repeated_pairs_cost_no_model_work(nli_model):
     assert verifier.chunks_scored == work
 
 
+def test_a_window_met_again_in_other_evidence_is_scored_once(nli_model):
+    # A checked answer asks for a source alone and joined with the other cited ones.
+    verifier = CrossEncoderVerifier(nli_model, max_length=20, windows="sentences")  # a sentence a window
+    alone = "Paris is the capital of France and a city."
+    joined = alone + " Berlin is the capital of Germany and a city."
+    [single] = verifier.score([(alone, "paris is a city")])
+    work = verifier.chunks_scored
+    [together] = verifier.score([(joined, "paris is a city")])
+    windows = len(verifier._chunk([(joined, "paris is a city")]))
+    assert windows > 1 and verifier.chunks_scored - work == windows - 1
+    assert together >= single
+
+
 def test_empty_evidence_is_not_support_and_skips_the_model(nli_model):
     verifier = CrossEncoderVerifier(nli_model)
     verdict = verifier.verify([("  ", "paris is a city")])[0]
@@ -198,9 +211,12 @@ def test_bfloat16_and_int8_scores_stay_close_to_float32(binary_model):
     full = CrossEncoderVerifier(binary_model, precision="float32").score(pairs)
     half = CrossEncoderVerifier(binary_model, precision="bfloat16").score(pairs)
     assert half == pytest.approx(full, abs=0.02)
-    int8 = CrossEncoderVerifier(binary_model, precision="int8")
+    int8 = CrossEncoderVerifier(binary_model, precision="int8", runtime="torch")
     assert int8.score(pairs) == pytest.approx(full, abs=0.05)
     assert ".quantized." in type(int8._model.model.classifier).__module__  # int8 linear layers, run by torch
+    onnx_int8 = CrossEncoderVerifier(binary_model, precision="int8")  # "auto": ONNX Runtime's quantised export
+    assert onnx_int8.score(pairs) == pytest.approx(full, abs=0.05)
+    assert onnx_int8.precision == "int8" and type(onnx_int8._model).__name__ == "OnnxEncoder"
     with pytest.raises(ValueError, match="precision must be one of"):
         CrossEncoderVerifier(binary_model, precision="int4").score(pairs)
 

@@ -113,13 +113,33 @@ def test_exports_of_deleted_model_folders_are_pruned(tmp_path):
     assert not path.exists() and not path.with_suffix(".json").exists()
 
 
-def test_auto_is_onnx_for_float32_torch_for_other_precisions_and_the_variable_wins(monkeypatch):
+def test_int8_is_the_float32_export_quantised_once_and_scores_close_to_it(nli_model, monkeypatch):
+    full = runtime.onnx_encoder(nli_model, "classifier")
+
+    def no_export(*args):
+        raise AssertionError("exported again: int8 is made from the float32 export")
+
+    monkeypatch.setattr(runtime, "export_onnx", no_export)
+    int8 = runtime.onnx_encoder(nli_model, "classifier", precision="int8")
+    path = runtime.onnx_path(nli_model, "classifier", "int8")
+    assert path.is_file() and path != runtime.onnx_path(nli_model, "classifier")
+    assert path.stat().st_size < runtime.onnx_path(nli_model, "classifier").stat().st_size
+    batch = {"input_ids": np.array([[1, 5, 7, 9, 2], [1, 6, 8, 2, 0]]),
+             "attention_mask": np.array([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]])}
+    exact, quantised = full(batch), int8(batch)
+    assert quantised.shape == exact.shape and not np.array_equal(quantised, exact)
+    assert np.abs(quantised - exact).max() < 0.1 * np.abs(exact).max()
+    runtime.onnx_encoder(nli_model, "classifier", precision="int8")  # from the cache
+
+
+def test_auto_is_onnx_for_float32_and_int8_torch_for_bfloat16_and_the_variable_wins(monkeypatch):
     assert runtime.use_onnx("auto", "auto")
     assert runtime.use_onnx("auto", "float32")
+    assert runtime.use_onnx("auto", "int8")
     assert not runtime.use_onnx("auto", "bfloat16")
     assert not runtime.use_onnx("torch", "float32")
     with pytest.raises(ValueError, match="needs runtime='torch'"):
-        runtime.use_onnx("onnx", "int8")
+        runtime.use_onnx("onnx", "bfloat16")
     with pytest.raises(ValueError, match="runtime must be one of"):
         runtime.check_runtime("tensorrt")
     monkeypatch.setenv(runtime.RUNTIME_ENV, "torch")

@@ -163,6 +163,7 @@ class CrossEncoderVerifier:
         self.name = name or f"cross-encoder:{self.model_name_or_path}"
         self.chunks_scored = 0  # model work done so far; the cache keeps repeats at zero
         self._cache: dict[str, PairScores] = {}
+        self._window_cache: dict[str, tuple[float, float]] = {}  # (window, claim sentence) -> scores
         self._model: Any = None
         self._tokenizer: Any = None
         self._support_index: int | None = None
@@ -192,6 +193,7 @@ class CrossEncoderVerifier:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._window_cache.clear()
 
     def _score_uncached(self, pairs: list[Pair]) -> list[PairScores]:
         live = [i for i, (evidence, _) in enumerate(pairs) if evidence.strip()]
@@ -240,19 +242,25 @@ class CrossEncoderVerifier:
         return chunks
 
     def _score_chunks(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
+        """Scores per chunk. A window scored before against the same claim sentence comes from
+        the cache: a checked answer asks for each source alone and among the cited ones, so the
+        same window meets the same claim several times."""
+        return through_cache(self._window_cache, [(c.evidence, c.claim) for c in chunks], self._score_windows)
+
+    def _score_windows(self, pairs: list[Pair]) -> list[tuple[float, float]]:
         # Longest first, so each batch holds similar lengths and padding wastes little.
-        order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].evidence) - len(chunks[i].claim))
-        scores = [(0.0, 0.0)] * len(chunks)
+        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
+        scores = [(0.0, 0.0)] * len(pairs)
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            for i, p in zip(batch, self._forward([chunks[i] for i in batch])):
+            for i, p in zip(batch, self._forward([pairs[i] for i in batch])):
                 scores[i] = p
-        self.chunks_scored += len(chunks)
+        self.chunks_scored += len(pairs)
         return scores
 
-    def _forward(self, chunks: list[_Chunk]) -> list[tuple[float, float]]:
-        """(P(supported), P(contradicted) or 0) per chunk."""
-        inputs = self._tokenizer([c.evidence for c in chunks], [c.claim for c in chunks], padding=True,
+    def _forward(self, pairs: list[Pair]) -> list[tuple[float, float]]:
+        """(P(supported), P(contradicted) or 0) per (window, claim sentence)."""
+        inputs = self._tokenizer([e for e, _ in pairs], [c for _, c in pairs], padding=True,
                                  truncation=True, max_length=self.max_length, return_tensors="np")
         logits = self._model(dict(inputs)).astype(np.float64)
         if self._support_index is None:
@@ -261,7 +269,7 @@ class CrossEncoderVerifier:
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         support = probabilities[:, self._support_index].tolist()
         contradiction = probabilities[:, self._contradiction_index].tolist() \
-            if self._contradiction_index is not None else [0.0] * len(chunks)
+            if self._contradiction_index is not None else [0.0] * len(pairs)
         return list(zip(support, contradiction))
 
     def _use(self, model: Any, tokenizer: Any) -> None:
@@ -311,5 +319,5 @@ class CrossEncoderVerifier:
             return False
         self._model, self._tokenizer = loaded
         self._use_labels(model_labels(self.model_name_or_path))
-        self.precision = "float32"
+        self.precision = "int8" if self.precision == "int8" else "float32"
         return True

@@ -6,8 +6,9 @@ code alone took 3-4 s here), in a third less memory; with attention fused it run
 than torch on this CPU (torch stays the choice for long batch runs: ``CITELINE_RUNTIME``). A model
 folder (weights and ``config.json``) is exported to ONNX once, with torch, and optimised (fused
 attention, layer norms and GELU), into ``~/.cache/citeline/onnx``; later processes load that
-file. torch remains the runtime for training, for other precisions (bfloat16, int8) and for
-models that do not export.
+file. int8 (``precision="int8"``, which a model's settings opt into) is that export quantised
+once more, by ONNX Runtime's quantiser. torch remains the runtime for training, for bfloat16
+and for models that do not export.
 
 An encoder here is a callable from a batch of numpy arrays (``input_ids``, ``attention_mask``,
 ``token_type_ids``) to one float32 numpy array: the classifier's logits, or the last hidden state.
@@ -32,6 +33,7 @@ RUNTIMES = ("auto", "onnx", "torch")
 RUNTIME_ENV = "CITELINE_RUNTIME"  # what "auto" means for every verifier of the process, where set
 HEADS = ("classifier", "encoder")  # what the model's output is: logits, or the last hidden state
 ONNX_OPSET = 17
+ONNX_PRECISIONS = ("float32", "int8")
 Batch = Mapping[str, np.ndarray]
 Encoder = Callable[[Batch], np.ndarray]
 
@@ -57,16 +59,16 @@ def resolve_runtime(runtime: str) -> str:
 
 def use_onnx(runtime: str, precision: str | None, device: str = "cpu") -> bool:
     """Whether ``runtime`` resolves to ONNX Runtime: "auto" (without ``$CITELINE_RUNTIME``) is
-    ONNX Runtime for float32 on a CPU where onnxruntime is installed (it runs float32 only here;
-    other precisions are torch's)."""
+    ONNX Runtime for float32 or int8 on a CPU where onnxruntime is installed (bfloat16 and GPUs
+    are torch's)."""
     runtime = resolve_runtime(runtime)
     if runtime == "torch":
         return False
-    plain = device == "cpu" and precision in (None, "auto", "float32")
+    plain = device == "cpu" and precision in (None, "auto", *ONNX_PRECISIONS)
     if runtime == "onnx":
         if not plain:
-            raise ValueError(f"the onnx runtime runs float32 on a CPU; precision {precision!r} on {device!r} "
-                             f"needs runtime='torch'")
+            raise ValueError(f"the onnx runtime runs float32 and int8 on a CPU; precision {precision!r} on "
+                             f"{device!r} needs runtime='torch'")
         if find_spec("onnxruntime") is None:
             raise ImportError("runtime='onnx' needs onnxruntime: pip install 'citeline[models]'")
         return True
@@ -80,10 +82,10 @@ def model_labels(model_dir: str | Path) -> dict[int, str]:
     return {int(i): str(name) for i, name in labels.items()}
 
 
-def onnx_path(model_dir: str | Path, head: str) -> Path:
+def onnx_path(model_dir: str | Path, head: str, precision: str = "float32") -> Path:
     """Where the folder's exported model is cached. The name changes with the weights (size and
-    modification time), the head and the onnxruntime version, so a retrained model is exported
-    anew."""
+    modification time), the head, the precision and the onnxruntime version, so a retrained
+    model is exported anew."""
     from importlib.metadata import version
 
     from citeline.core.paths import cache_dir
@@ -93,7 +95,8 @@ def onnx_path(model_dir: str | Path, head: str) -> Path:
     stat = weights.stat()
     key = f"{folder}|{stat.st_size}|{stat.st_mtime_ns}|{head}|onnxruntime {version('onnxruntime')}"
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
-    return cache_dir() / "onnx" / f"{model_name(folder)}-{head}-{digest}.onnx"
+    suffix = "" if precision == "float32" else f"-{precision}"
+    return cache_dir() / "onnx" / f"{model_name(folder)}-{head}-{digest}{suffix}.onnx"
 
 
 def model_name(folder: Path) -> str:
@@ -108,17 +111,28 @@ def _weights_file(folder: Path) -> Path:
     raise FileNotFoundError(f"{folder} has no model.safetensors or pytorch_model.bin to export to ONNX")
 
 
-def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = None) -> Encoder:
-    """An ONNX Runtime session for a local model folder, exported on first use."""
+def onnx_encoder(model_dir: str | Path, head: str, num_threads: int | None = None,
+                 precision: str = "float32") -> Encoder:
+    """An ONNX Runtime session for a local model folder, exported (and for int8, quantised from
+    the float32 export) on first use."""
     folder = Path(model_dir).resolve()
-    path = onnx_path(folder, head)
+    path = onnx_path(folder, head, precision)
     if not path.is_file():
-        print(f"citeline: exporting {model_name(folder)} to ONNX once (about 10 s); later runs load {path}",
-              file=sys.stderr, flush=True)
-        export_onnx(folder, head, path)
-        path.with_suffix(".json").write_text(json.dumps({"source": str(folder)}), encoding="utf-8")
+        source = onnx_path(folder, head)
+        if not source.is_file():
+            print(f"citeline: exporting {model_name(folder)} to ONNX once (about 10 s); later runs load {path}",
+                  file=sys.stderr, flush=True)
+            export_onnx(folder, head, source)
+            _note_source(source, folder)
+        if precision == "int8":
+            quantize_onnx(source, path)
+            _note_source(path, folder)
         prune_exports(path.parent)
     return OnnxEncoder(path, num_threads)
+
+
+def _note_source(path: Path, folder: Path) -> None:
+    path.with_suffix(".json").write_text(json.dumps({"source": str(folder)}), encoding="utf-8")
 
 
 def prune_exports(folder: Path) -> None:
@@ -146,7 +160,7 @@ def load_onnx(model_dir: str | Path, head: str, runtime: str, precision: str | N
                              f"not {str(model_dir)!r}")
         return None
     try:
-        encoder = onnx_encoder(folder, head, num_threads)
+        encoder = onnx_encoder(folder, head, num_threads, "int8" if precision == "int8" else "float32")
     except Exception as error:  # noqa: BLE001 - any export failure: torch can still run the model
         if explicit:
             raise
@@ -276,6 +290,27 @@ def _optimise(source: Path, target: Path, config: Any) -> None:
         model = optimizer.optimize_model(str(source), model_type="bert", num_heads=config.num_attention_heads,
                                          hidden_size=config.hidden_size, opt_level=1)
         model.save_model_to_file(str(target))
+
+
+def quantize_onnx(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation of an exported model's matrix products (the weights stored as
+    int8, one scale per tensor; activations quantised on the fly), by ONNX Runtime's quantiser.
+    About 1.5x faster than float32 here; written atomically, as ``export_onnx``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")
+    try:
+        with _quiet():
+            # The fused Attention nodes are of ONNX Runtime's own domain: the default type says
+            # what shape inference cannot tell of their outputs.
+            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8,
+                             op_types_to_quantize=["MatMul", "Attention", "Gemm"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 @contextlib.contextmanager

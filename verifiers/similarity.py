@@ -136,10 +136,12 @@ class EmbeddingSimilarity:
         self._load()
         evidences, claims = zip(*pairs)
         encoded = self._encode_evidence(list(dict.fromkeys(evidences)))
-        claim_ids = self._tokenizer(list(claims), add_special_tokens=False, truncation=True,
+        distinct = list(dict.fromkeys(claims))  # a claim is asked against each of its sources
+        claim_ids = self._tokenizer(distinct, add_special_tokens=False, truncation=True,
                                     max_length=self._budget)["input_ids"]
+        claim_vectors = dict(zip(distinct, self._encode([[_Window(ids, None)] for ids in claim_ids])))
         signals = []
-        for evidence, claim in zip(evidences, self._encode([[_Window(ids, None)] for ids in claim_ids])):
+        for evidence, claim in zip(evidences, (claim_vectors[c] for c in claims)):
             windows = encoded[evidence]
             if not len(windows.tokens):  # no evidence text to compare with
                 signals.append(EmbeddingSignals(0.0, 0.0, 0.0))
@@ -224,7 +226,7 @@ class EmbeddingSimilarity:
         if loaded is not None:
             self._model = loaded[0]
             self._use_tokenizer(loaded[1])
-            self.precision = "float32"
+            self.precision = "int8" if self.precision == "int8" else "float32"
             return
         import torch
         from transformers import AutoModel, AutoTokenizer

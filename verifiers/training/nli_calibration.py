@@ -78,7 +78,8 @@ def compute_rows(dev: DevSet, model_dir: Path, settings: dict[str, Any]) -> list
     cross_encoder = CrossEncoderVerifier(model_dir, max_length=settings["max_length"], windows=settings["windows"],
                                          split_claims=settings["split_claims"], precision=settings["precision"],
                                          max_windows=settings.get("max_windows"))
-    embedding = EmbeddingSimilarity(EMBEDDING_MODEL, precision=settings["precision"]).signals(statements)
+    embedding = EmbeddingSimilarity(EMBEDDING_MODEL, precision=settings.get("embedding_precision", "auto")
+                                    ).signals(statements)
     return feature_rows(dev.pairs, cross_encoder.scores(statements), embedding)
 
 
