@@ -12,7 +12,8 @@ Rows, each timed cold (citeline's caches start empty, models already loaded), th
   and, where the calibrator uses one, the cross-encoder in a text-classification pipeline. The
   pipelines cut the evidence at 512 tokens where citeline reads all of it in windows, so
   citeline does at least as much model work.
-- citeline's default verifier as shipped (float32 on ONNX Runtime), and the same on torch, with
+- citeline's default verifier as shipped (ONNX Runtime; the embedding model in int8, the
+  cross-encoder in float32), and the same on torch, with
   the ID-Avg macro-F1 of each on these pairs, so the cost of a setting in accuracy is measured
   where its speed is (``--variants``: precisions, runtimes, window bounds).
 - the same pairs again (the cache).
@@ -77,14 +78,15 @@ def pipeline_baseline(pairs: list[tuple[str, str]]) -> Callable[[], list[tuple[f
 
 def parse_variant(text: str) -> tuple[str | None, int | None, str]:
     """(precision, at most N evidence windows per claim sentence, runtime) of a variant: "default"
-    (the model's own settings), "int8" or "int8:4" (a precision; torch runs it), or "torch" /
-    "onnx" (float32 on that runtime)."""
+    (the model's own settings), "torch" / "onnx" (the model's own precisions on that runtime), or
+    a precision for both networks, "int8" or "int8:4" (float32 and int8 run on ONNX Runtime,
+    others on torch)."""
     if text == "default":
         return None, None, "auto"
     precision, _, windows = text.partition(":")
     if precision in ("onnx", "torch"):
-        return "float32", int(windows) if windows else None, precision
-    return precision, int(windows) if windows else None, "auto" if precision == "float32" else "torch"
+        return None, int(windows) if windows else None, precision
+    return precision, int(windows) if windows else None, "auto" if precision in ("float32", "int8") else "torch"
 
 
 def main() -> None:
@@ -100,9 +102,10 @@ def main() -> None:
     parser.add_argument("--data-dir", help="AttributionBench folder (default ../shared/data/attributionbench)")
     parser.add_argument("--variants", default="default,torch",
                         help="comma-separated verifier settings to time: default (the model's own: ONNX "
-                             "Runtime, float32), onnx or torch (float32 on that runtime), a precision run "
-                             "by torch (bfloat16, int8, auto), or VARIANT:N for at most N evidence windows "
-                             "per claim sentence (default: default,torch)")
+                             "Runtime, the embedding model in int8), onnx or torch (the model's own "
+                             "precisions on that runtime), a precision for both networks (float32 or int8 "
+                             "on ONNX Runtime; bfloat16 or auto on torch), or VARIANT:N for at most N "
+                             "evidence windows per claim sentence (default: default,torch)")
     parser.add_argument("--contrast", metavar="FILE",
                         help="also score each variant on this contrast set's calibration slice (a dev "
                              "slice: runs/verifier-data/contrast_dev.jsonl), to see what a setting costs")
