@@ -140,6 +140,26 @@ def embedding_model_of(model_dir: str | Path, settings: dict[str, Any]) -> str:
     return str(Path(model_dir) / name) if (Path(model_dir) / name).is_dir() else name
 
 
+def networks(model_dir: str | Path, settings: dict[str, Any], cross_encoder: bool = True,
+             precision: str | None = None, max_windows: int | None = None, runtime: str = "auto",
+             batch_size: int = 32, num_threads: int | None = None, name: str | None = None) -> tuple[Any, Any]:
+    """The folder's cross-encoder (None without one) and embedding model, read as its settings
+    say, so that the calibrator is fitted on the signals the verifier will see. ``precision``
+    and ``max_windows`` override the settings."""
+    from citeline.verifiers.cross_encoder import CrossEncoderVerifier
+
+    entailment = CrossEncoderVerifier(
+        model_dir, batch_size=batch_size, num_threads=num_threads, max_length=settings.get("max_length", 256),
+        max_windows=max_windows or settings.get("max_windows"), precision=precision or settings.get("precision", "auto"),
+        name=name, windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False),
+        runtime=runtime) if cross_encoder else None
+    similarity = EmbeddingSimilarity(embedding_model_of(model_dir, settings),
+                                     max_length=settings.get("embedding_max_length", 128), batch_size=batch_size,
+                                     num_threads=num_threads,
+                                     precision=precision or settings.get("embedding_precision", "auto"), runtime=runtime)
+    return entailment, similarity
+
+
 class CalibratedVerifier:
     """citeline's default: embedding similarity and lexical signals (and, where the calibrator
     uses it, a fine-tuned cross-encoder stored in the same folder), combined by the calibrator."""
@@ -195,22 +215,9 @@ class CalibratedVerifier:
 
     def _load(self) -> Calibrator:
         if self._calibrator is None:
-            from citeline.verifiers.cross_encoder import CrossEncoderVerifier
-
-            settings = model_settings(self.model_dir)
             calibrator = Calibrator.load(self.model_dir)
-            if calibrator.uses_cross_encoder:
-                self._cross_encoder = CrossEncoderVerifier(
-                    self.model_dir, batch_size=self.batch_size, num_threads=self.num_threads,
-                    max_length=settings.get("max_length", 256),
-                    max_windows=self.max_windows or settings.get("max_windows"),
-                    precision=self.precision or settings.get("precision", "auto"), name=self.name,
-                    windows=settings.get("windows", "tokens"), split_claims=settings.get("split_claims", False),
-                    runtime=self.runtime)
-            self._similarity = EmbeddingSimilarity(embedding_model_of(self.model_dir, settings),
-                                                   max_length=settings.get("embedding_max_length", 128),
-                                                   batch_size=self.batch_size, num_threads=self.num_threads,
-                                                   precision=self.precision or settings.get("embedding_precision", "auto"),
-                                                   runtime=self.runtime)
+            self._cross_encoder, self._similarity = networks(
+                self.model_dir, model_settings(self.model_dir), calibrator.uses_cross_encoder, self.precision,
+                self.max_windows, self.runtime, self.batch_size, self.num_threads, self.name)
             self._calibrator = calibrator
         return self._calibrator

@@ -23,7 +23,7 @@ import numpy as np
 from citeline.core.types import NOT_SUPPORTED, SUPPORTED, Verdict
 from citeline.verifiers.base import Pair
 from citeline.verifiers.loading import measured_precision, with_precision
-from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx, model_labels
+from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx, model_labels, onnx_precision
 from citeline.verifiers.windows import Span, evidence_windows, most_overlapping_indices
 
 SUPPORT_HINTS = ("entail", "support", "attributable", "consistent")
@@ -319,5 +319,5 @@ class CrossEncoderVerifier:
             return False
         self._model, self._tokenizer = loaded
         self._use_labels(model_labels(self.model_name_or_path))
-        self.precision = "int8" if self.precision == "int8" else "float32"
+        self.precision = onnx_precision(self.precision)
         return True

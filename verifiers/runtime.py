@@ -75,6 +75,11 @@ def use_onnx(runtime: str, precision: str | None, device: str = "cpu") -> bool:
     return plain and find_spec("onnxruntime") is not None
 
 
+def onnx_precision(precision: str | None) -> str:
+    """What ONNX Runtime runs for a precision ``use_onnx`` accepted: int8, else float32."""
+    return "int8" if precision == "int8" else "float32"
+
+
 def model_labels(model_dir: str | Path) -> dict[int, str]:
     """The classifier's id2label, as transformers reads it (LABEL_i for a config that names none)."""
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
@@ -160,7 +165,7 @@ def load_onnx(model_dir: str | Path, head: str, runtime: str, precision: str | N
                              f"not {str(model_dir)!r}")
         return None
     try:
-        encoder = onnx_encoder(folder, head, num_threads, "int8" if precision == "int8" else "float32")
+        encoder = onnx_encoder(folder, head, num_threads, onnx_precision(precision))
     except Exception as error:  # noqa: BLE001 - any export failure: torch can still run the model
         if explicit:
             raise

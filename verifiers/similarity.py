@@ -30,7 +30,7 @@ from citeline.verifiers.base import Pair
 from citeline.verifiers.cross_encoder import through_cache
 from citeline.core.paths import hub_model_options, resolve_pip_model
 from citeline.verifiers.loading import measured_precision, with_precision
-from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx
+from citeline.verifiers.runtime import TorchEncoder, check_runtime, load_onnx, onnx_precision
 from citeline.verifiers.lexical import STOPWORDS
 from citeline.verifiers.windows import sentence_owners, sentence_windows
 
@@ -226,7 +226,7 @@ class EmbeddingSimilarity:
         if loaded is not None:
             self._model = loaded[0]
             self._use_tokenizer(loaded[1])
-            self.precision = "int8" if self.precision == "int8" else "float32"
+            self.precision = onnx_precision(self.precision)
             return
         import torch
         from transformers import AutoModel, AutoTokenizer

@@ -70,16 +70,11 @@ def load_dev(config: CalibrationConfig, contrast_path: Path) -> DevSet:
 
 def compute_rows(dev: DevSet, model_dir: Path, settings: dict[str, Any]) -> list[list[float]]:
     """Every signal of calibrated.FEATURES per row, computed as the shipped verifier computes them."""
-    from citeline.verifiers.calibrated import feature_rows, statement
-    from citeline.verifiers.cross_encoder import CrossEncoderVerifier
-    from citeline.verifiers.similarity import EMBEDDING_MODEL, EmbeddingSimilarity
+    from citeline.verifiers.calibrated import feature_rows, networks, statement
 
     statements = [(e, statement(c)) for e, c in dev.pairs]
-    cross_encoder = CrossEncoderVerifier(model_dir, max_length=settings["max_length"], windows=settings["windows"],
-                                         split_claims=settings["split_claims"], precision=settings["precision"],
-                                         max_windows=settings.get("max_windows"))
-    embedding = EmbeddingSimilarity(EMBEDDING_MODEL, precision=settings.get("embedding_precision", "auto")
-                                    ).signals(statements)
+    cross_encoder, similarity = networks(model_dir, settings)
+    embedding = similarity.signals(statements)
     return feature_rows(dev.pairs, cross_encoder.scores(statements), embedding)
 
 
