@@ -181,6 +181,31 @@ def test_a_contradiction_needs_the_same_row_and_year():
     assert statuses(TABLE, "Employee turnover was 12.4%.") == {"12.4%": UNSUPPORTED}
 
 
+def test_a_claimed_change_is_contradicted_by_the_change_its_row_gives():
+    result = check_numbers(TABLE, "Revenue grew 15% in 2022.")
+    assert result.problems == ["claims 15%; the evidence gives (1,234 - 1,100) / 1,100 = 12.2% (row 'Revenue', 2022 vs 2021)"]
+    assert result.checks[0].status == CONTRADICTED and result.checks[0].evidence.text == "1,234"
+    # an amount's change, not its later value; points of percents; "a 15% increase"
+    assert check_numbers(TABLE, "Operating income increased by 40 thousand in 2022.").problems == [
+        "claims 40 thousand; the evidence gives 150 - 120 = 30 (row 'Operating income', 2022 vs 2021)"]
+    assert check_numbers(TABLE, "Return on assets rose 2.7 percentage points.").problems == [
+        "claims 2.7 percentage points; the evidence gives 11.9% - 10.2% = 1.7 points (row 'Return on assets', 2022 vs 2021)"]
+    assert statuses(TABLE, "There was a 15% increase in revenue.") == {"15%": CONTRADICTED}
+
+
+def test_a_change_rival_needs_a_plain_row_and_years():
+    three_years = "| | 2022 | 2021 | 2020 |\n| Revenue | 1,234 | 1,100 | 1,000 |\n"
+    assert statuses(three_years, "Revenue grew 15%.") == {"15%": UNSUPPORTED}  # which two years?
+    assert check_numbers(three_years, "Revenue grew 15% in 2021.").checks[0].computation == \
+        "(1,100 - 1,000) / 1,000 = 10.0%"
+    assert check_numbers(three_years, "Revenue grew 15% from 2020 to 2022.").checks[0].computation == \
+        "(1,234 - 1,000) / 1,000 = 23.4%"
+    assert statuses(TABLE, "Employee count grew 15%.") == {"15%": UNSUPPORTED}  # no row it names
+    # a level ("rose to") is compared with the level
+    assert check_numbers(TABLE, "Return on assets rose to 12.4% in 2022.").problems == [
+        "claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)"]
+
+
 def test_years_are_context_checked_by_presence_only():
     assert statuses(TABLE, "Revenue in 2022 was 1,234 thousand.") == {"2022": MATCHED, "1,234 thousand": MATCHED}
     result = check_numbers(TABLE, "Revenue in 2020 was 1,234 thousand.")

@@ -286,7 +286,7 @@ class NumberCheck:
     quantity: Quantity
     status: str  # matched | contradicted | unsupported
     evidence: Quantity | None = None  # the evidence number that matched or contradicts
-    computation: str = ""  # how a derived match was computed, e.g. "(1,234 - 1,100) / 1,100 = 12.2%"
+    computation: str = ""  # how a derived match (or a contradicting change) was computed, e.g. "(1,234 - 1,100) / 1,100 = 12.2%"
     problem: str = ""
 
 
@@ -1191,18 +1191,109 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     computation = _derive(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
+    changed = _changed_rival(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
     rival = _same_quantity(q, evidence, claim_words, claim_years)
-    if rival is not None:
-        return NumberCheck(q, CONTRADICTED, evidence=rival,
-                           problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
+    if rival is not None:  # a claimed change is compared with the change, not with the later value
+        return changed or NumberCheck(q, CONTRADICTED, evidence=rival,
+                                      problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
     # The same value in a row the claim does not name: by chance, in a table, for a short number
     matches = [e for e in matches if not e.in_table or q.significant_digits > CHANCE_CELL_DIGITS]
     if matches:
         return NumberCheck(q, MATCHED, evidence=matches[0])
     if reversed_:
         return _reversed(q, reversed_[0])
+    if changed:
+        return changed
     return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
                                                   f"directly or computed from two of them")
+
+
+# The claim's number is itself a change: "grew 12%", "decreased by $3 million", "a 5% increase",
+# "the change in revenue was 273" (not "rose to 12%", a level).
+_CHANGE_AFTER = re.compile(r"\s*(?:increase|decrease|rise|growth|decline|drop|gain|jump|fall|reduction|change)",
+                           re.IGNORECASE)
+_CHANGE_BEFORE = re.compile(r"\b(?:chang|differen|growth)\w*\b(?:\s+[\w'-]+){0,8}?\s+(?:was|is|were|of|by)\s*$",
+                            re.IGNORECASE)
+_LEVEL_BEFORE = re.compile(r"\bto\s*$", re.IGNORECASE)
+
+
+def _names_change(q: Quantity, claim_text: str) -> bool:
+    before = claim_text[:q.start]
+    if _LEVEL_BEFORE.search(before):
+        return False
+    return bool(q.direction or _CHANGE_AFTER.match(claim_text, q.end) or _CHANGE_BEFORE.search(before))
+
+
+def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float | None,
+                   claim_words: set[str], claim_years: set[int], claim_text: str) -> NumberCheck | None:
+    """A claimed change that the table's own row gives otherwise: the claim names the row and
+    its number is a change, so the change between the row's two years the claim means is the
+    same quantity (a contradiction: "claims 15%; the evidence gives (1,234 - 1,100) / 1,100 =
+    12.2% (row 'Revenue', 2022 vs 2021)"). Percents are changes of amounts, points and bps
+    differences of percents, amounts differences of amounts; None where the row or its years are
+    not plain."""
+    if q.kind in PRESENCE_KINDS or not _names_change(q, claim_text):
+        return None
+    kinds = AMOUNT_KINDS if q.kind in AMOUNT_KINDS | {"percent"} else {"percent"} if q.kind in ("points", "bps") \
+        else None
+    row = _named_row(evidence, kinds, claim_words) if kinds else None
+    years = _change_years(row, claim_years) if row else None
+    if years is None:
+        return None
+    later, earlier = (next(e for e in row if e.column_year == year) for year in years)
+    if later.value * earlier.number != earlier.value * later.number:
+        return None  # cells of different scales: not one row's figures
+    if q.kind == "percent":
+        if earlier.value == 0:
+            return None
+        value = (later.value - earlier.value) / abs(earlier.value) * 100
+        written, shown = value, f"({later.text} - {earlier.text}) / {earlier.text}"
+    else:
+        # an amount in the claim's units: unscaled cells at the document's stated scale
+        multiplier = (doc_multiplier or 1.0) if q.kind in AMOUNT_KINDS and not later.scale else 1.0
+        value = (later.value - earlier.value) * multiplier * (100.0 if q.kind == "bps" else 1.0)
+        written = later.number - earlier.number if q.kind in AMOUNT_KINDS else value
+        shown = f"{later.text} - {earlier.text}"
+    if abs(abs(value) - abs(q.value)) <= q.tolerance() and (q.direction is None or (value < 0) == (q.direction == "down")):
+        return None  # the claimed change after all (a search that missed it for other reasons)
+    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(q.kind, "")
+    digits = max(later.decimals, earlier.decimals) if q.kind in AMOUNT_KINDS else max(q.decimals, 1)
+    computation = f"{shown} = {written:,.{digits}f}{unit}"
+    return NumberCheck(q, CONTRADICTED, evidence=later, computation=computation,
+                       problem=f"claims {q.text}; the evidence gives {computation} "
+                               f"(row '{later.label}', {years[0]} vs {years[1]})")
+
+
+def _named_row(evidence: Sequence[Quantity], kinds: frozenset[str] | set[str],
+               claim_words: set[str]) -> list[Quantity] | None:
+    """The one table row of these kinds that the claim names most plainly (as ``_same_quantity``
+    reads a label), its cells with column years; None where none, or two tie."""
+    rows: dict[tuple, list[Quantity]] = {}
+    for e in evidence:
+        if e.in_table and e.row is not None and e.column_year is not None and e.kind in kinds and not e.in_label:
+            rows.setdefault((e.table, e.row), []).append(e)
+    scored = sorted(((len(_label_words(c[0].label, "") & claim_words) / len(_label_words(c[0].label, "")), key)
+                     for key, c in rows.items() if _label_words(c[0].label, "")), reverse=True)
+    if not scored or scored[0][0] < 0.6 or len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return rows[scored[0][1]]
+
+
+def _change_years(row: list[Quantity], claim_years: set[int]) -> tuple[int, int] | None:
+    """(later, earlier): the claim's two years, or its year and the row's year before it; with
+    no year named, a row of exactly two years."""
+    years = sorted({e.column_year for e in row}, reverse=True)
+    if len(years) != len(row):
+        return None  # a year twice in the row: which cell is meant is not plain
+    named = [y for y in years if y in claim_years]
+    if claim_years and not named:
+        return None
+    if len(named) >= 2:
+        return named[0], named[-1]
+    if named:
+        before = [y for y in years if y < named[0]]
+        return (named[0], before[0]) if before else None
+    return (years[0], years[1]) if len(years) == 2 else None
 
 
 def _reversed(q: Quantity, e: Quantity) -> NumberCheck:
