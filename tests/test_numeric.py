@@ -206,6 +206,15 @@ def test_a_change_rival_needs_a_plain_row_and_years():
         "claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)"]
 
 
+def test_a_prose_rival_is_quoted_as_written_and_a_header_mark_is_no_rival():
+    assert check_numbers("Sales (in units, Europe) were 4.5 million.", "Sales in Europe were 5.2 million units.") \
+        .problems == ["claims 5.2 million; the evidence gives 4.5 million (after 'Sales (in units, Europe) were')"]
+    # "Level 1" of the header is a name; the cell under it is the figure
+    levels = "| | Level 1 | Level 2 |\n| Equity securities | 11,500 | 300 |\nIn millions."
+    assert check_numbers(levels, "Level 1 equity securities were 11,528 million.").problems == [
+        "claims 11,528 million; the evidence gives 11,500 (row 'Equity securities', column 'Level 1')"]
+
+
 def test_years_are_context_checked_by_presence_only():
     assert statuses(TABLE, "Revenue in 2022 was 1,234 thousand.") == {"2022": MATCHED, "1,234 thousand": MATCHED}
     result = check_numbers(TABLE, "Revenue in 2020 was 1,234 thousand.")

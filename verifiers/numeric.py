@@ -135,6 +135,7 @@ from typing import Callable, Iterable, Sequence
 
 from citeline.verifiers.base import Pair, split_statement
 
+WHERE_WORDS = 6  # words of prose quoted before a contradicting number
 MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
 AMOUNT_KINDS = frozenset({"money", "number"})
 PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
@@ -1192,10 +1193,10 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
     changed = _changed_rival(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
-    rival = _same_quantity(q, evidence, claim_words, claim_years)
+    rival = _same_quantity(q, evidence, claim_words, claim_years, text)
     if rival is not None:  # a claimed change is compared with the change, not with the later value
         return changed or NumberCheck(q, CONTRADICTED, evidence=rival,
-                                      problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival)})")
+                                      problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival, text)})")
     # The same value in a row the claim does not name: by chance, in a table, for a short number
     matches = [e for e in matches if not e.in_table or q.significant_digits > CHANCE_CELL_DIGITS]
     if matches:
@@ -1303,7 +1304,7 @@ def _reversed(q: Quantity, e: Quantity) -> NumberCheck:
 
 
 def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[str],
-                   claim_years: set[int]) -> Quantity | None:
+                   claim_years: set[int], text: str) -> Quantity | None:
     """The evidence number most plainly about the same thing: same kind, its label named by the
     claim, and its column year among the claim's years where both have years."""
     if q.kind in PRESENCE_KINDS:
@@ -1314,7 +1315,7 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
                 q.kind in AMOUNT_KINDS and e.kind in AMOUNT_KINDS):
             continue
         label = e.label_words
-        if not label:
+        if not label or not e.in_table and _in_header(text, e):  # a marker, not a value
             continue
         score = len(label & claim_words) / len(label)
         if e.column_year is not None and claim_years:
@@ -1324,11 +1325,24 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
     return best
 
 
-def _where(e: Quantity) -> str:
+def _in_header(text: str, e: Quantity) -> bool:
+    """A one-digit number of a table's line that is no cell of it: a header's "Level 1", a
+    footnote mark "(3)", not a figure."""
+    if e.decimals or abs(e.number) >= 10:
+        return False
+    start = text.rfind("\n", 0, e.start) + 1
+    end = text.find("\n", e.end)
+    return _is_pipe_row(text[start:end if end >= 0 else len(text)])
+
+
+def _where(e: Quantity, text: str) -> str:
     if e.in_table:
         column = f", column '{e.column_label}'" if e.column_label else ""
         return f"row '{e.label}'{column}" + (f", {e.column_year}" if e.column_year else "")
-    return f"after '{e.label}'" if e.label else "in the evidence"
+    # the words as written: the label drops numbers and symbols ("lay between and c and")
+    tokens = text[:e.start].rsplit("\n", 1)[-1].split()
+    shown = " ".join(tokens[-WHERE_WORDS:])
+    return f"after '{'…' if len(tokens) > WHERE_WORDS else ''}{shown}'" if shown else "in the evidence"
 
 
 def _without(text: str, quantities: Sequence[Quantity]) -> str:
