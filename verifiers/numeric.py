@@ -135,7 +135,6 @@ from typing import Callable, Iterable, Sequence
 
 from citeline.verifiers.base import Pair, split_statement
 
-WHERE_WORDS = 6  # words of prose quoted before a contradicting number
 MATCHED, CONTRADICTED, UNSUPPORTED = "matched", "contradicted", "unsupported"
 AMOUNT_KINDS = frozenset({"money", "number"})
 PRESENCE_KINDS = frozenset({"year", "date"})  # checked by presence, never computed with
@@ -145,6 +144,7 @@ TOTAL_LABEL = "(total)"  # the label of a row of numbers without one, under labe
 MAX_TRIPLE_OPERANDS = 16
 LOW_PRECISION_DIGITS = 2
 CHANCE_CELL_DIGITS = 3  # a table cell of a row the claim does not name matches only longer numbers
+WHERE_WORDS = 6  # words of prose quoted before a contradicting number
 FAILED_NUMBER_CAP = 0.1
 # Where the checker has read the claim's amounts from a table or recomputed them, the entailment
 # model (trained on prose) is out of its depth: only a confident contradiction still overrules.
@@ -287,7 +287,8 @@ class NumberCheck:
     quantity: Quantity
     status: str  # matched | contradicted | unsupported
     evidence: Quantity | None = None  # the evidence number that matched or contradicts
-    computation: str = ""  # how a derived match (or a contradicting change) was computed, e.g. "(1,234 - 1,100) / 1,100 = 12.2%"
+    # how a derived match (or a contradicting change) was computed, e.g. "(1,234 - 1,100) / 1,100 = 12.2%"
+    computation: str = ""
     problem: str = ""
 
 
@@ -1242,7 +1243,7 @@ def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: fl
     if years is None:
         return None
     later, earlier = (next(e for e in row if e.column_year == year) for year in years)
-    if later.value * earlier.number != earlier.value * later.number:
+    if not math.isclose(later.value * earlier.number, earlier.value * later.number, rel_tol=1e-9):
         return None  # cells of different scales: not one row's figures
     if q.kind == "percent":
         if earlier.value == 0:
@@ -1267,14 +1268,18 @@ def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: fl
 
 def _named_row(evidence: Sequence[Quantity], kinds: frozenset[str] | set[str],
                claim_words: set[str]) -> list[Quantity] | None:
-    """The one table row of these kinds that the claim names most plainly (as ``_same_quantity``
-    reads a label), its cells with column years; None where none, or two tie."""
+    """The one table row of these kinds whose label the claim names most plainly (at least 0.6
+    of its words, as ``_same_quantity``), its cells with column years; None where none, or two tie."""
     rows: dict[tuple, list[Quantity]] = {}
     for e in evidence:
         if e.in_table and e.row is not None and e.column_year is not None and e.kind in kinds and not e.in_label:
             rows.setdefault((e.table, e.row), []).append(e)
-    scored = sorted(((len(_label_words(c[0].label, "") & claim_words) / len(_label_words(c[0].label, "")), key)
-                     for key, c in rows.items() if _label_words(c[0].label, "")), reverse=True)
+    scored = []
+    for key, cells in rows.items():
+        label = _label_words(cells[0].label, "")
+        if label:
+            scored.append((len(label & claim_words) / len(label), key))
+    scored.sort(reverse=True)
     if not scored or scored[0][0] < 0.6 or len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None
     return rows[scored[0][1]]
