@@ -201,6 +201,9 @@ def test_a_change_rival_needs_a_plain_row_and_years():
     assert check_numbers(three_years, "Revenue grew 15% from 2020 to 2022.").checks[0].computation == \
         "(1,234 - 1,000) / 1,000 = 23.4%"
     assert statuses(TABLE, "Employee count grew 15%.") == {"15%": UNSUPPORTED}  # no row it names
+    scaled = "| | 2019 | 2018 |\n| Accruals | $49.3 million | $43.2 million |"
+    assert check_numbers(scaled, "Accruals increased by $7.4 million in 2019.").checks[0].computation == \
+        "$49.3 million - $43.2 million = 6.1 million"
     # a level ("rose to") is compared with the level
     assert check_numbers(TABLE, "Return on assets rose to 12.4% in 2022.").problems == [
         "claims 12.4%; the evidence gives 11.9% (row 'Return on assets', 2022)"]

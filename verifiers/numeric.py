@@ -1258,7 +1258,7 @@ def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: fl
         shown = f"{later.text} - {earlier.text}"
     if abs(abs(value) - abs(q.value)) <= q.tolerance() and (q.direction is None or (value < 0) == (q.direction == "down")):
         return None  # the claimed change after all (a search that missed it for other reasons)
-    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(q.kind, "")
+    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(q.kind, f" {later.scale}" if later.scale else "")
     digits = max(later.decimals, earlier.decimals) if q.kind in AMOUNT_KINDS else max(q.decimals, 1)
     computation = f"{shown} = {written:,.{digits}f}{unit}"
     return NumberCheck(q, CONTRADICTED, evidence=later, computation=computation,
