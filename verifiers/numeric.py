@@ -145,6 +145,7 @@ MAX_TRIPLE_OPERANDS = 16
 LOW_PRECISION_DIGITS = 2
 CHANCE_CELL_DIGITS = 3  # a table cell of a row the claim does not name matches only longer numbers
 WHERE_WORDS = 6  # words of prose quoted before a contradicting number
+NAMED_LABEL_SHARE = 0.6  # the share of a label's words a claim must use to name that row or phrase
 FAILED_NUMBER_CAP = 0.1
 # Where the checker has read the claim's amounts from a table or recomputed them, the entailment
 # model (trained on prose) is out of its depth: only a confident contradiction still overrules.
@@ -1031,9 +1032,12 @@ def _safe(fn: Callable[[float, float], float], a: float, b: float) -> float | No
         return None
 
 
+RESULT_UNITS = {"percent": "%", "points": " points", "bps": " bps"}  # how a computed result is written
+
+
 def _render(operation: _Operation, a: Quantity, b: Quantity, result: float, claim: Quantity) -> str:
     shown = result * operation.result_factor
-    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(claim.kind, "")
+    unit = RESULT_UNITS.get(claim.kind, "")
     digits = max(claim.decimals, 1)
     return f"{operation.render(a.text, b.text)} = {shown:,.{digits}f}{unit}"
 
@@ -1193,21 +1197,21 @@ def _check_one(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: float 
     computation = _derive(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
     if computation:
         return NumberCheck(q, MATCHED, computation=computation)
-    changed = _changed_rival(q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)
+    change = (q, evidence, doc_multiplier, claim_words, claim_years, text_of_claim)  # _changed_rival's, where asked
     rival = _same_quantity(q, evidence, claim_words, claim_years, text)
     if rival is not None:  # a claimed change is compared with the change, not with the later value
-        return changed or NumberCheck(q, CONTRADICTED, evidence=rival,
-                                      problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival, text)})")
+        return _changed_rival(*change) or NumberCheck(
+            q, CONTRADICTED, evidence=rival,
+            problem=f"claims {q.text}; the evidence gives {rival.text} ({_where(rival, text)})")
     # The same value in a row the claim does not name: by chance, in a table, for a short number
     matches = [e for e in matches if not e.in_table or q.significant_digits > CHANCE_CELL_DIGITS]
     if matches:
         return NumberCheck(q, MATCHED, evidence=matches[0])
     if reversed_:
         return _reversed(q, reversed_[0])
-    if changed:
-        return changed
-    return NumberCheck(q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
-                                                  f"directly or computed from two of them")
+    return _changed_rival(*change) or NumberCheck(
+        q, UNSUPPORTED, problem=f"claims {q.text}; no number in the evidence gives it, "
+                                f"directly or computed from two of them")
 
 
 # The claim's number is itself a change: "grew 12%", "decreased by $3 million", "a 5% increase",
@@ -1256,9 +1260,10 @@ def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: fl
         value = (later.value - earlier.value) * multiplier * (100.0 if q.kind == "bps" else 1.0)
         written = later.number - earlier.number if q.kind in AMOUNT_KINDS else value
         shown = f"{later.text} - {earlier.text}"
-    if abs(abs(value) - abs(q.value)) <= q.tolerance() and (q.direction is None or (value < 0) == (q.direction == "down")):
+    agrees = q.direction is None or (value < 0) == (q.direction == "down")
+    if agrees and abs(abs(value) - abs(q.value)) <= q.tolerance():
         return None  # the claimed change after all (a search that missed it for other reasons)
-    unit = {"percent": "%", "points": " points", "bps": " bps"}.get(q.kind, f" {later.scale}" if later.scale else "")
+    unit = RESULT_UNITS.get(q.kind, f" {later.scale}" if later.scale else "")
     digits = max(later.decimals, earlier.decimals) if q.kind in AMOUNT_KINDS else max(q.decimals, 1)
     computation = f"{shown} = {written:,.{digits}f}{unit}"
     return NumberCheck(q, CONTRADICTED, evidence=later, computation=computation,
@@ -1268,8 +1273,8 @@ def _changed_rival(q: Quantity, evidence: Sequence[Quantity], doc_multiplier: fl
 
 def _named_row(evidence: Sequence[Quantity], kinds: frozenset[str] | set[str],
                claim_words: set[str]) -> list[Quantity] | None:
-    """The one table row of these kinds whose label the claim names most plainly (at least 0.6
-    of its words, as ``_same_quantity``), its cells with column years; None where none, or two tie."""
+    """The one table row of these kinds whose label the claim names most plainly (as
+    ``_same_quantity`` does), its cells with column years; None where none, or two tie."""
     rows: dict[tuple, list[Quantity]] = {}
     for e in evidence:
         if e.in_table and e.row is not None and e.column_year is not None and e.kind in kinds and not e.in_label:
@@ -1280,7 +1285,7 @@ def _named_row(evidence: Sequence[Quantity], kinds: frozenset[str] | set[str],
         if label:
             scored.append((len(label & claim_words) / len(label), key))
     scored.sort(reverse=True)
-    if not scored or scored[0][0] < 0.6 or len(scored) > 1 and scored[1][0] == scored[0][0]:
+    if not scored or scored[0][0] < NAMED_LABEL_SHARE or len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None
     return rows[scored[0][1]]
 
@@ -1325,7 +1330,7 @@ def _same_quantity(q: Quantity, evidence: Sequence[Quantity], claim_words: set[s
         score = len(label & claim_words) / len(label)
         if e.column_year is not None and claim_years:
             score = score if e.column_year in claim_years else 0.0
-        if score >= 0.6 and score > best_score:
+        if score >= NAMED_LABEL_SHARE and score > best_score:
             best, best_score = e, score
     return best
 
